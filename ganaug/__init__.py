@@ -1,0 +1,48 @@
+"""ganaug: train conditional GANs on your own labelled images and use their samples as training data.
+
+Quick start::
+
+    import ganaug
+    gen = ganaug.fit("digits", steps=300, out="runs/digits")
+    images, labels = gen.sample(per_class=16, return_labels=True)
+    gen = ganaug.load("runs/digits")
+
+Plugins are not loaded at import; the registry is built on first use.
+"""
+
+from ganaug._version import __version__
+from ganaug.data import ImageStore, load_data
+from ganaug.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    GanaugError,
+    TrainingDivergedError,
+    UnknownGeneratorError,
+)
+from ganaug.gan import GAN, GANConfig
+from ganaug.hookspecs import hookimpl
+from ganaug.registry import create_generator, list_generators
+from ganaug.train import TrainConfig, fit
+from ganaug.trained import TrainedGenerator, load
+
+__all__ = [
+    "GAN",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "GANConfig",
+    "GanaugError",
+    "ImageStore",
+    "TrainConfig",
+    "TrainedGenerator",
+    "TrainingDivergedError",
+    "UnknownGeneratorError",
+    "__version__",
+    "create_generator",
+    "fit",
+    "hookimpl",
+    "list_generators",
+    "load",
+    "load_data",
+]

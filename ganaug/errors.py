@@ -1,0 +1,49 @@
+"""Exceptions that ganaug raises on purpose.
+
+Each one carries a message that names what was wrong (a file, an index, an argument) and says how to
+fix it, so the CLI can print it as it is, without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanaugError(Exception):
+    """Base class of every error ganaug raises deliberately."""
+
+
+class DataError(GanaugError, ValueError):
+    """The input data cannot be turned into an image store (empty, bad labels, corrupt files...)."""
+
+
+class UnknownGeneratorError(GanaugError, KeyError):
+    """No generator family is registered under the asked name."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        message = (
+            f"unknown generator {name!r}.{hint} Registered: {', '.join(known) or 'none'}. "
+            "Run `ganaug plugins` to see what is installed."
+        )
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return self.message
+
+
+class CheckpointError(GanaugError):
+    """A checkpoint or saved generator is missing, corrupt, or not in ganaug's safe format."""
+
+
+class TrainingDivergedError(GanaugError, FloatingPointError):
+    """A loss or weight became NaN or infinite during training."""
+
+
+class ConfigError(GanaugError, ValueError):
+    """An argument or config-file entry is unknown or has an invalid value."""

@@ -1,0 +1,411 @@
+"""The one trainer: any registered GAN family, on the CPU or a GPU, with logs, grids and checkpoints.
+
+:func:`fit` loads the data into an :class:`~ganaug.data.ImageStore`, keeps it on the device as
+uint8, draws batches by a pure function of ``(seed, batch number)``, alternates discriminator
+and generator updates through the family's two losses, and writes into the run folder:
+
+* ``config.json``: the resolved training and model config;
+* ``log.jsonl``: losses, gradient norms of G and D, images/s, and the per-class diversity score;
+* ``samples/grid_<step>.png``: one row per class, fixed noise, every ``sample_every`` steps;
+* ``checkpoints/step_<N>/``: weights and optimiser states (safetensors), step, RNG states,
+  config and classes (JSON), written atomically every ``checkpoint_every`` steps;
+* ``generator/``: the final generator, loadable with :func:`ganaug.load`.
+
+Because batches, noise and dropout all come from RNG states saved in the checkpoint, a run
+resumed from step 20 to 40 ends with the same weights as 40 straight steps on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ganaug import checkpoint as ckpt
+from ganaug._version import __version__
+from ganaug.data import DataSource, ImageStore, load_data
+from ganaug.devices import resolve_device
+from ganaug.diversity import diversity_ratio, per_class_diversity
+from ganaug.errors import CheckpointError, ConfigError, TrainingDivergedError
+from ganaug.gan import GAN, to_unit_range, update_ema
+from ganaug.grid import save_class_grid
+from ganaug.registry import create_generator, default_registry
+from ganaug.trained import TrainedGenerator
+
+
+@dataclass
+class TrainConfig:
+    """How to train; the model's own hyper-parameters live in its family's config."""
+
+    model: str = "cdcgan"
+    """Registered generator family (see ``ganaug.list_generators()``)."""
+    steps: int = 2000
+    """Generator updates to run in total (a resumed run continues up to this number)."""
+    batch_size: int = 64
+    """Real images per discriminator update."""
+    device: str = "auto"
+    """'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'."""
+    seed: int = 0
+    """Seeds weights, batch order, noise and augmentation."""
+    out: str | None = None
+    """Run folder for logs, grids and checkpoints; None keeps everything in memory."""
+    resume: bool = False
+    """Continue from the newest valid checkpoint in ``out`` (start fresh if there is none)."""
+    checkpoint_every: int = 500
+    """Steps between checkpoints (and the most a crash can cost)."""
+    sample_every: int = 500
+    """Steps between sample grids and diversity scores."""
+    log_every: int = 50
+    """Steps between log lines (losses are read back from the device this often)."""
+    keep_checkpoints: int = 3
+    """How many of the newest checkpoints to keep."""
+    grid_per_class: int = 8
+    """Images per class (columns) in the sample grid."""
+    diversity_samples: int = 32
+    """Generated images per class for the diversity score."""
+    image_size: int | None = None
+    """Resize every image to this square size when loading the data."""
+    channels: int | None = None
+    """Convert every image to 1 or 3 channels when loading the data."""
+    skip_bad: bool = False
+    """Skip unreadable image files (with a warning) instead of stopping."""
+    progress: bool = True
+    """Show a progress bar."""
+    tensorboard: bool = True
+    """Write TensorBoard scalars and images when the tensorboard package is installed."""
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (0 if name == "steps" else 1):
+                raise ConfigError(f"{name}={value!r} must be a {'non-negative' if name == 'steps' else 'positive'} integer")
+        if self.resume and self.out is None:
+            raise ConfigError("resume=True needs out= (the run folder to resume from)")
+
+
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate training options from the model family's options."""
+    train = {k: v for k, v in overrides.items() if k in TRAIN_FIELDS}
+    model = {k: v for k, v in overrides.items() if k not in TRAIN_FIELDS}
+    return train, model
+
+
+def fit(data: DataSource, model: str = "cdcgan", *, steps: int = 2000, batch_size: int = 64,
+        device: str = "auto", seed: int = 0, out: str | Path | None = None, resume: bool = False,
+        **overrides: Any) -> TrainedGenerator:
+    """Train a class-conditional GAN on labelled images.
+
+    Args:
+        data: anything :func:`ganaug.load_data` accepts (a Dataset, a folder, an .npz, ``(x, y)``,
+            ``"digits"``) or an :class:`ImageStore`.
+        model: registered generator family.
+        steps: total generator updates.
+        batch_size: real images per discriminator update.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        seed: makes the run reproducible.
+        out: run folder (logs, grids, checkpoints); None trains in memory only.
+        resume: continue from the newest checkpoint in ``out``.
+        **overrides: other :class:`TrainConfig` fields (``checkpoint_every=100``...) and fields
+            of the family's config (``lr_g=1e-4``, ``z_dim=32``...).
+
+    Returns:
+        The trained generator (EMA weights when the family keeps them), on ``device``.
+    """
+    train_overrides, model_overrides = split_overrides(overrides)
+    config = TrainConfig(model=model, steps=steps, batch_size=batch_size, device=str(device), seed=seed,
+                         out=None if out is None else str(out), resume=resume, **train_overrides)
+    config.validate()
+    store = data if isinstance(data, ImageStore) else load_data(
+        data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad)
+    return Trainer(store, config, model_overrides).run()
+
+
+class Trainer:
+    """Holds one training run's state; :meth:`run` trains and returns the generator."""
+
+    def __init__(self, store: ImageStore, config: TrainConfig, model_overrides: dict[str, Any]) -> None:
+        self.store = store
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.out = Path(config.out) if config.out is not None else None
+        self.entry = default_registry().generator(config.model)
+        self.model_config = dataclasses.asdict(self.entry.make_config(**model_overrides))
+        self.step = 0
+        self.last_checkpoint: Path | None = None
+        self._perm_cache: tuple[int, torch.Tensor] | None = None
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def batch_indices(self, batch_number: int) -> torch.Tensor:
+        """Indices of batch ``batch_number``: epoch-wise shuffles seeded by (seed, epoch)."""
+        n, size = len(self.store), self.config.batch_size
+        per_epoch = max(1, n // size)
+        epoch, k = divmod(batch_number, per_epoch)
+        if self._perm_cache is None or self._perm_cache[0] != epoch:
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            repeats = math.ceil(size / n)
+            perm = torch.cat([torch.randperm(n, generator=generator) for _ in range(repeats)])
+            self._perm_cache = (epoch, perm)
+        return self._perm_cache[1][k * size:(k + 1) * size]
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        gan = create_generator(self.config.model, num_classes=self.store.num_classes,
+                               image_shape=self.store.image_shape, **self.model_config)
+        self.gan: GAN = gan.to(self.device)
+        self.opt_g, self.opt_d = gan.configure_optimizers(fused=self.device.type == "cuda")
+
+    def _prepare_out(self) -> None:
+        if self.out is None:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        if not self.config.resume and ckpt.checkpoint_dirs(self.out):
+            raise ConfigError(
+                f"{self.out} already holds checkpoints of an earlier run; pass resume=True (--resume) to "
+                "continue it, or choose another out folder"
+            )
+
+    def _resume(self) -> None:
+        found = ckpt.load_latest_checkpoint(self.out) if self.out is not None else None
+        if found is None:
+            return
+        folder, tensors, meta = found
+        saved = meta["train_config"]
+        if meta["model"] != self.config.model:
+            raise ConfigError(f"{folder} was trained with model {meta['model']!r}, not {self.config.model!r}")
+        if meta["classes"] != self.store.classes or tuple(meta["image_shape"]) != self.store.image_shape:
+            raise CheckpointError(
+                f"{folder} was trained on classes {meta['classes']} and images {tuple(meta['image_shape'])}; "
+                f"this data has classes {self.store.classes} and images {self.store.image_shape}"
+            )
+        for name in ("batch_size", "seed"):
+            if saved[name] != getattr(self.config, name):
+                warnings.warn(f"resuming with the checkpoint's {name}={saved[name]} "
+                              f"(not {getattr(self.config, name)})", stacklevel=3)
+                setattr(self.config, name, saved[name])
+        self.model_config = meta["model_config"]
+        self._build()
+        self.gan.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("gan.")})
+        ckpt.load_optimizer_state(self.opt_g, "opt_g", tensors, meta["opt_g"])
+        ckpt.load_optimizer_state(self.opt_d, "opt_d", tensors, meta["opt_d"])
+        torch.set_rng_state(ckpt.decode_bytes(meta["rng_cpu"]))
+        if self.device.type == "cuda" and meta.get("rng_cuda"):
+            torch.cuda.set_rng_state(ckpt.decode_bytes(meta["rng_cuda"]), self.device)
+        self.step = int(meta["step"])
+        self.last_checkpoint = folder
+        self._truncate_log(self.step)
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines past ``step`` left by a run that died after its last checkpoint."""
+        path = self.out / "log.jsonl" if self.out is not None else None
+        if path is None or not path.exists():
+            return
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        kept = []
+        for line in lines:
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    kept.append(line)
+            except ValueError:
+                continue  # a half-written line from a kill
+        path.write_text("".join(line + "\n" for line in kept))
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.out is None:
+            return
+        with open(self.out / "log.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key != "step":
+                    self.writer.add_scalar(key, value, record["step"])
+
+    def save_checkpoint(self) -> Path | None:
+        if self.out is None:
+            return None
+        tensors = {f"gan.{k}": v for k, v in self.gan.state_dict().items()}
+        opt_g_tensors, opt_g_meta = ckpt.optimizer_state(self.opt_g, "opt_g")
+        opt_d_tensors, opt_d_meta = ckpt.optimizer_state(self.opt_d, "opt_d")
+        meta = {
+            "format": ckpt.CHECKPOINT_FORMAT,
+            "ganaug_version": __version__,
+            "step": self.step,
+            "model": self.config.model,
+            "model_config": self.model_config,
+            "train_config": dataclasses.asdict(self.config),
+            "classes": self.store.classes,
+            "image_shape": list(self.store.image_shape),
+            "opt_g": opt_g_meta,
+            "opt_d": opt_d_meta,
+            "rng_cpu": ckpt.encode_bytes(torch.get_rng_state()),
+            "rng_cuda": ckpt.encode_bytes(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None,
+        }
+        folder = ckpt.write_folder_atomically(self.out / "checkpoints" / f"step_{self.step:08d}",
+                                              {**tensors, **opt_g_tensors, **opt_d_tensors}, meta)
+        ckpt.prune_checkpoints(self.out, self.config.keep_checkpoints)
+        self.last_checkpoint = folder
+        return folder
+
+    def _sample_and_score(self, trained: TrainedGenerator, final: bool = False) -> dict[str, Any]:
+        """Write the grid and compute per-class diversity against the real images."""
+        record: dict[str, Any] = {"step": self.step}
+        fake, labels = trained.sample(per_class=self.config.diversity_samples, seed=self.config.seed + 2,
+                                      return_labels=True)
+        ratio = diversity_ratio(per_class_diversity(fake, labels, self.store.num_classes), self.real_diversity)
+        finite = [r for r in ratio if r == r]
+        record["diversity_ratio"] = [round(r, 4) for r in ratio]
+        record["diversity_ratio_mean"] = sum(finite) / len(finite) if finite else float("nan")
+        if self.out is not None:
+            grid = trained.sample(per_class=self.config.grid_per_class, seed=self.config.seed + 1)
+            name = "grid_final.png" if final else f"grid_{self.step:08d}.png"
+            save_class_grid(grid, self.store.num_classes, self.out / "samples" / name)
+            if self.writer is not None:
+                self.writer.add_images("samples", grid.float() / 255, self.step)
+        return record
+
+    def _open_tensorboard(self):
+        if self.out is None or not self.config.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is optional
+            return None
+        return SummaryWriter(str(self.out / "tensorboard"))
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> TrainedGenerator:
+        cuda = self.device.type == "cuda"
+        rng_devices = [self.device.index or 0] if cuda else []
+        with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(cuda):
+            torch.manual_seed(self.config.seed)
+            self._prepare_out()
+            if self.config.resume:
+                self._resume()
+            if self.step == 0:
+                self._build()
+            if self.out is not None:
+                (self.out / "config.json").write_text(json.dumps(
+                    {"train": dataclasses.asdict(self.config), "model": self.model_config,
+                     "classes": self.store.classes, "image_shape": list(self.store.image_shape)}, indent=2))
+            self.writer = self._open_tensorboard()
+            try:
+                return self._loop()
+            finally:
+                if self.writer is not None:
+                    self.writer.close()
+
+    def _loop(self) -> TrainedGenerator:
+        cfg, gan, device = self.config, self.gan, self.device
+        trained = TrainedGenerator(gan, cfg.model, self.store.classes)
+        self.real_diversity = per_class_diversity(self.store.images, self.store.labels, self.store.num_classes)
+        images = self.store.images.to(device)
+        labels = self.store.labels.to(device)
+        d_steps = gan.config.d_steps
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                    else contextlib.nullcontext())
+        check_every = 1 if device.type == "cpu" else cfg.log_every
+        bad = torch.zeros((), dtype=torch.bool, device=device)
+        gan.train()
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+        tick, tick_step = time.perf_counter(), self.step
+        while self.step < cfg.steps:
+            log_now = (self.step + 1) % cfg.log_every == 0 or self.step + 1 == cfg.steps
+            for j in range(d_steps):
+                index = self.batch_indices(self.step * d_steps + j).to(device)
+                real, real_labels = to_unit_range(images[index]), labels[index]
+                fake_labels = gan.fake_labels(real_labels)
+                z = gan.sample_noise(len(real_labels))
+                with autocast:
+                    if j < d_steps - 1:
+                        with torch.no_grad():
+                            fake = gan.generator(z, fake_labels)
+                    else:
+                        fake = gan.generator(z, fake_labels)
+                    loss_d = gan.discriminator_loss(real, fake.detach(), real_labels, fake_labels)
+                self.opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                grad_d = _grad_norm(gan.discriminator) if log_now else None
+                self.opt_d.step()
+            gan.discriminator.requires_grad_(False)
+            with autocast:
+                loss_g = gan.generator_loss(fake, z, fake_labels)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            gan.discriminator.requires_grad_(True)
+            grad_g = _grad_norm(gan.generator) if log_now else None
+            self.opt_g.step()
+            if hasattr(gan, "ema_generator"):
+                update_ema(gan.ema_generator, gan.generator, min(gan.config.ema_decay, (1 + self.step) / (10 + self.step)))
+            self.step += 1
+            bad |= ~(torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach()))
+            if self.step % check_every == 0 or log_now or self.step == cfg.steps:
+                if bool(bad):
+                    self._diverged(float(loss_d.detach()), float(loss_g.detach()), check_every)
+            if log_now:
+                now = time.perf_counter()
+                rate = (self.step - tick_step) * cfg.batch_size * d_steps / max(now - tick, 1e-9)
+                tick, tick_step = now, self.step
+                record = {"step": self.step, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()),
+                          "grad_norm_d": float(grad_d), "grad_norm_g": float(grad_g), "images_per_s": rate}
+                self._log(record)
+                bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                                img_s=f"{rate:.0f}", refresh=False)
+            if self.step % cfg.sample_every == 0 and self.step < cfg.steps:
+                self._log(self._sample_and_score(trained))
+            if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                self.save_checkpoint()
+            bar.update(1)
+        bar.close()
+        if self.out is not None:
+            self.save_checkpoint()
+            trained.save(self.out / "generator")
+        self.final_scores = self._sample_and_score(trained, final=True)
+        self._log(self.final_scores)
+        return trained
+
+    def _diverged(self, loss_d: float, loss_g: float, window: int) -> None:
+        where = f"at step {self.step}" if window == 1 else f"within the {window} steps up to {self.step}"
+        last = str(self.last_checkpoint) if self.last_checkpoint else "none (no checkpoint written yet)"
+        raise TrainingDivergedError(
+            f"training diverged {where}: loss_d={loss_d}, loss_g={loss_g} (NaN or inf). Last good checkpoint: "
+            f"{last}. Resume from it with lower learning rates (lr_g=, lr_d=) or another seed"
+        )
+
+
+def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+
+
+@contextlib.contextmanager
+def _cuda_fast_math(enabled: bool):
+    """TF32 matmuls and convolutions on CUDA for the duration of training; restored afterwards."""
+    if not enabled:
+        yield
+        return
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+         torch.backends.cudnn.benchmark) = saved

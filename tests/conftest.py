@@ -1,0 +1,62 @@
+"""Shared fixtures: tiny data, a CPU device, strict plugins, fake image folders in tmp_path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+os.environ.setdefault("GANAUG_STRICT_PLUGINS", "1")
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+
+
+def pytest_runtest_setup(item):
+    if "needs_cuda" in item.keywords and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+
+
+@pytest.fixture
+def device() -> str:
+    """Tests run on the CPU unless GANAUG_TEST_DEVICE says otherwise."""
+    return os.environ.get("GANAUG_TEST_DEVICE", "cpu")
+
+
+def make_tiny_store():
+    """80 random-but-structured 8x8 grayscale images of 4 classes (a bright square per class)."""
+    from ganaug.data import ImageStore
+
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(20)
+    images = (torch.rand(80, 1, 8, 8, generator=generator) * 60).to(torch.uint8)
+    for i, label in enumerate(labels.tolist()):
+        r, c = divmod(label, 2)
+        images[i, 0, r * 4:r * 4 + 4, c * 4:c * 4 + 4] += 180
+    return ImageStore(images, labels, ["a", "b", "c", "d"])
+
+
+@pytest.fixture
+def tiny_store():
+    return make_tiny_store()
+
+
+def write_image_folder(root: Path, classes=("cat", "dog"), per_class=3, size=(8, 8), mode="L") -> Path:
+    """An ImageFolder-layout folder of small PNG files."""
+    rng = np.random.default_rng(0)
+    for name in classes:
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            shape = (*size, 3) if mode == "RGB" else size
+            Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode=mode).save(folder / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path) -> Path:
+    return write_image_folder(tmp_path / "images")

@@ -1,0 +1,120 @@
+"""Training: every registered generator trains on CPU; run folders, logs, checkpoints, exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import ganaug
+from ganaug import ConfigError, TrainingDivergedError, fit, list_generators
+from ganaug.checkpoint import checkpoint_dirs
+from ganaug.data import ImageStore
+from ganaug.train import Trainer, TrainConfig
+
+FAST = {"progress": False, "batch_size": 16}
+
+
+@pytest.mark.parametrize("model", list_generators())
+def test_every_registered_generator_trains_a_few_steps(model, tiny_store, device):
+    overrides = {"g_channels": 8, "d_channels": 8} if model == "cdcgan" else {}
+    generator = fit(tiny_store, model, steps=3, device=device, **FAST, **overrides)
+    images = generator.sample(per_class=2)
+    assert images.shape == (8, 1, 8, 8) and images.dtype == torch.uint8
+
+
+def test_run_folder_contents(tiny_store, tmp_path):
+    out = tmp_path / "run"
+    fit(tiny_store, "test_cdcgan", steps=6, out=out, checkpoint_every=3, sample_every=3, log_every=2, **FAST)
+    assert (out / "config.json").exists()
+    assert (out / "samples" / "grid_00000003.png").exists() and (out / "samples" / "grid_final.png").exists()
+    assert [p.name for p in checkpoint_dirs(out)] == ["step_00000006", "step_00000003"]
+    assert (out / "generator" / "generator.safetensors").exists()
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    losses = [r for r in records if "loss_d" in r]
+    assert [r["step"] for r in losses] == [2, 4, 6]
+    for key in ("loss_g", "grad_norm_d", "grad_norm_g", "images_per_s"):
+        assert all(r[key] == r[key] for r in losses), key
+    scores = [r for r in records if "diversity_ratio" in r]
+    assert len(scores) == 2 and len(scores[0]["diversity_ratio"]) == 4
+
+
+def _state(generator):
+    return {k: v.clone() for k, v in generator.gan.state_dict().items()}
+
+
+@pytest.mark.parametrize("model", ["test_cdcgan", "dcgan"])
+def test_resume_equals_uninterrupted_run(model, tiny_store, tmp_path):
+    straight = fit(tiny_store, model, steps=8, out=tmp_path / "a", checkpoint_every=4, **FAST)
+    fit(tiny_store, model, steps=4, out=tmp_path / "b", checkpoint_every=4, **FAST)
+    resumed = fit(tiny_store, model, steps=8, out=tmp_path / "b", resume=True, checkpoint_every=4, **FAST)
+    a, b = _state(straight), _state(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_same_seed_same_weights_other_seed_differs(tiny_store):
+    a = _state(fit(tiny_store, "test_cdcgan", steps=3, seed=1, **FAST))
+    b = _state(fit(tiny_store, "test_cdcgan", steps=3, seed=1, **FAST))
+    c = _state(fit(tiny_store, "test_cdcgan", steps=3, seed=2, **FAST))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_fit_does_not_disturb_global_rng(tiny_store):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fit(tiny_store, "test_cdcgan", steps=2, **FAST)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_existing_run_needs_resume(tiny_store, tmp_path):
+    fit(tiny_store, "test_cdcgan", steps=2, out=tmp_path, **FAST)
+    with pytest.raises(ConfigError, match="already holds checkpoints.*resume=True"):
+        fit(tiny_store, "test_cdcgan", steps=2, out=tmp_path, **FAST)
+
+
+def test_resume_refuses_other_data(tiny_store, tmp_path):
+    fit(tiny_store, "test_cdcgan", steps=2, out=tmp_path, **FAST)
+    other = ImageStore(tiny_store.images, tiny_store.labels, ["w", "x", "y", "z"])
+    with pytest.raises(ganaug.CheckpointError, match="trained on classes"):
+        fit(other, "test_cdcgan", steps=4, out=tmp_path, resume=True, **FAST)
+
+
+def test_bad_config_values(tiny_store):
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        fit(tiny_store, "test_cdcgan", steps=2, batch_size=0, progress=False)
+    with pytest.raises(ConfigError, match="resume=True needs out="):
+        fit(tiny_store, "test_cdcgan", steps=2, resume=True, progress=False)
+    with pytest.raises(ConfigError, match="no option.*learning_rate"):
+        fit(tiny_store, "test_cdcgan", steps=2, learning_rate=1.0, progress=False)
+
+
+def test_nan_loss_stops_with_step_and_checkpoint(tiny_store, tmp_path, monkeypatch):
+    from ganaug.default_plugins.cdcgan import CDCGAN
+
+    original = CDCGAN.generator_loss
+    calls = {"n": 0}
+
+    def poisoned(self, fake, z, labels):
+        calls["n"] += 1
+        loss = original(self, fake, z, labels)
+        return loss * float("nan") if calls["n"] == 5 else loss
+
+    monkeypatch.setattr(CDCGAN, "generator_loss", poisoned)
+    with pytest.raises(TrainingDivergedError, match=r"diverged at step 5.*Last good checkpoint: .*step_00000004"):
+        fit(tiny_store, "test_cdcgan", steps=10, out=tmp_path, checkpoint_every=2, **FAST)
+    assert [p.name for p in checkpoint_dirs(tmp_path)][0] == "step_00000004"
+
+
+def test_batch_order_is_a_pure_function_of_seed_and_batch(tiny_store):
+    config = TrainConfig(model="test_cdcgan", batch_size=16, seed=3)
+    first, second = Trainer(tiny_store, config, {}), Trainer(tiny_store, config, {})
+    seen = torch.cat([first.batch_indices(b) for b in range(5)])  # one epoch of 80
+    assert sorted(seen.tolist()) == list(range(80))
+    assert torch.equal(second.batch_indices(7), first.batch_indices(7))
+    big = Trainer(tiny_store, TrainConfig(model="test_cdcgan", batch_size=200), {})
+    assert len(big.batch_indices(0)) == 200
