@@ -30,6 +30,7 @@ import importlib
 import math
 import os
 import warnings
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,6 +236,8 @@ def load_digits(image_size: SizeArg = None, channels: int | None = None) -> Imag
 
 
 def _from_npz(path: Path, size, channels) -> ImageStore:
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a readable .npz file (not a zip archive); write it with np.savez")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
@@ -279,8 +282,7 @@ def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
             raise DataError(f"{where}: images of shape {x.shape[1:]} have no channel axis of size 1, 3 or 4")
     else:
         raise DataError(f"{where}: images must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {x.shape}")
-    images = _to_uint8(np.ascontiguousarray(x), where)
-    images = torch.from_numpy(images)
+    images = torch.from_numpy(np.array(_to_uint8(x, where), copy=True, order="C"))
     if images.shape[1] == 4:
         images = images[:, :3]
     return ImageStore(_resize_batch(_convert_channels_batch(images, channels), size), labels)
@@ -451,7 +453,7 @@ def _image_to_chw_uint8(image: Any, where: str, channels: int | None) -> torch.T
             raise DataError(f"{where}: image of shape {array.shape} has no channel axis of size 1, 3 or 4")
     else:
         raise DataError(f"{where}: image must be HW, HWC or CHW; got shape {array.shape}")
-    tensor = torch.from_numpy(_to_uint8(np.ascontiguousarray(array), where))
+    tensor = torch.from_numpy(np.array(_to_uint8(array, where), copy=True, order="C"))
     if tensor.shape[0] == 4:
         tensor = tensor[:3]
     return _convert_channels_batch(tensor[None], channels)[0]

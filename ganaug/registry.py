@@ -165,7 +165,9 @@ def build_registry(*, entry_points: bool = True, extra_plugins: tuple[tuple[str,
     """A fresh registry: load the plugins and call each one's ``register_generators`` separately."""
     pm, failures = make_plugin_manager(entry_points=entry_points, extra_plugins=extra_plugins)
     registry = Registry(pm, failures=failures)
-    for impl in pm.hook.register_generators.get_hookimpls():
+    # Built-ins first, so a third-party plugin reusing a built-in name is the one reported.
+    impls = sorted(pm.hook.register_generators.get_hookimpls(), key=lambda i: i.plugin_name not in DEFAULT_PLUGINS)
+    for impl in impls:
         owner = impl.plugin_name
         try:
             impl.function(register=functools.partial(registry._register_generator, owner))

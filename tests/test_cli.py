@@ -56,9 +56,9 @@ def test_train_then_sample_folder_and_npz(runner, image_folder, tmp_path):
         (["sample", "."], "Missing option '--out'"),
     ],
 )
-def test_errors_are_messages_not_tracebacks(runner, tmp_path, args, message):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(main, args)
+def test_errors_are_messages_not_tracebacks(runner, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, args)
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output

@@ -124,7 +124,7 @@ def test_channels_converts_mixed_channels(tmp_path):
         ([(np.zeros((4, 4), np.uint8), 0.5), (np.zeros((4, 4), np.uint8), 1)], "not an integer"),
         ([(np.full((4, 4), np.nan, np.float32), 0), (np.zeros((4, 4), np.uint8), 1)], r"item 0: .*NaN or inf"),
         ([(np.zeros((4, 4), np.float32), 0), (np.full((4, 4), np.inf, np.float32), 1)], r"item 1: .*NaN or inf"),
-        ([(np.zeros((4, 4), np.uint8), 0), (np.zeros((4, 4, 7), np.uint8), 1)], r"item 1: .*channel axis"),
+        ([(np.zeros((4, 4), np.uint8), 0), (np.zeros((5, 4, 7), np.uint8), 1)], r"item 1: .*channel axis"),
     ],
     ids=["empty", "single-class", "string-label", "negative", "float-label", "nan", "inf", "bad-shape"],
 )
