@@ -40,7 +40,31 @@ def friendly_errors(func):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PluginCommandsGroup(click.Group):
+    """The ``ganaug`` group; plugins' ``register_commands`` run the first time commands are listed or looked up."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            from ganaug.registry import default_registry
+
+            default_registry().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=PluginCommandsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganaug")
 def main() -> None:
     """Train conditional GANs on your labelled images and sample them per class."""
@@ -157,6 +181,31 @@ def demo(out: Path, steps: int, device: str) -> None:
     from ganaug.demo import run_demo
 
     run_demo(out, steps=steps, device=device, echo=click.echo)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def plugins(as_json: bool) -> None:
+    """List plugins: distribution, version, hooks, what each registered, and any that failed."""
+    import dataclasses
+    import json
+
+    from ganaug.registry import default_registry
+
+    registry = default_registry()
+    main._add_plugin_commands()  # so the listing shows the commands plugins add
+    loaded = [dataclasses.asdict(info) for info in registry.plugins.values()]
+    failed = [dataclasses.asdict(failure) for failure in registry.failures]
+    if as_json:
+        click.echo(json.dumps({"plugins": loaded, "failed": failed}, indent=2))
+        return
+    for info in loaded:
+        registered = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(info["registered"].items()))
+        click.echo(f"{info['name']}  ({info['distribution']} {info['version']})")
+        click.echo(f"    hooks: {', '.join(info['hooks']) or '-'}")
+        click.echo(f"    registered: {registered or '-'}")
+    for failure in failed:
+        click.echo(f"FAILED {failure['name']}  ({failure['distribution']} {failure['version']}): {failure['error']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -189,9 +189,16 @@ def validate_store(store: ImageStore) -> None:
 
 def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad) -> ImageStore:
     text = os.fspath(source)
-    if text == "digits":
-        return load_digits(image_size=size, channels=channels)
     path = Path(text)
+    if not path.exists() and not isinstance(source, Path):
+        from ganaug.registry import default_registry
+
+        datasets = default_registry().datasets
+        if text in datasets:
+            loaded = datasets[text].factory()
+            if isinstance(loaded, (str, os.PathLike)):
+                raise DataError(f"dataset {text!r} (plugin {datasets[text].owner}) returned a path, not data")
+            return load_data(loaded, image_size=size, channels=channels)
     if path.is_dir():
         return _from_folder(path, size, channels, skip_bad)
     if path.is_file():
@@ -200,9 +207,12 @@ def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad) -> I
         raise DataError(f"{path}: not a folder or an .npz file; point to an ImageFolder folder or an .npz")
     if ":" in text and not path.exists() and not text.startswith(("/", ".")):
         return _from_dataset(_call_factory(text), size, channels)
+    from ganaug.registry import default_registry
+
+    names = ", ".join(repr(n) for n in sorted(default_registry().datasets))
     raise DataError(
         f"{text!r} does not exist; DATA must be a folder in ImageFolder layout, an .npz file, "
-        "'digits', or module:function returning a torch Dataset"
+        f"a registered dataset ({names}), or module:function returning a torch Dataset"
     )
 
 

@@ -1,14 +1,16 @@
-"""The plugin manager and the generator registry built from it.
+"""The plugin manager and the registry of everything plugins provide.
 
 Order (as in tox): hook specifications, then the ``ganaug`` entry points one at a time (a broken
-one is reported and skipped), then the built-in plugins, then ``check_pending()``. Nothing runs at
+one is reported and skipped), then the built-in plugins, then ``check_pending()``. Each plugin's
+hook implementations are then called one plugin at a time, built-ins first, so a plugin that
+raises is reported and skipped and a third-party name clash names the newcomer. Nothing runs at
 ``import ganaug``: the default registry is built on first use. Tests build fresh ones with
 :func:`build_registry`.
 
 Environment:
     GANAUG_LOAD_PLUGINS: comma list of entry-point names to load (empty: none); unset loads all.
     GANAUG_DISABLE_PLUGINS: comma list of entry-point names not to load.
-    GANAUG_STRICT_PLUGINS=1: re-raise plugin failures instead of warning.
+    GANAUG_STRICT_PLUGINS=1: re-raise plugin failures instead of warning (the test suite sets it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -27,11 +30,13 @@ from typing import Any
 import pluggy
 
 from ganaug import hookspecs
+from ganaug._version import __version__
 from ganaug.default_plugins import DEFAULT_PLUGINS
-from ganaug.errors import ConfigError, UnknownGeneratorError
+from ganaug.errors import ConfigError, GanaugError, UnknownGeneratorError
 from ganaug.gan import GAN
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+REGISTER_HOOKS = ("register_generators", "register_classifiers", "register_datasets")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,27 @@ class GeneratorEntry:
         return cls(**{**self.defaults, **overrides})
 
 
+@dataclass(frozen=True)
+class FactoryEntry:
+    """A registered classifier factory or dataset loader."""
+
+    name: str
+    factory: Callable[..., Any]
+    owner: str
+    description: str = ""
+
+
+@dataclass
+class PluginInfo:
+    """What ``ganaug plugins`` shows about one plugin."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+
 @dataclass
 class PluginFailure:
     """A plugin that could not be loaded or whose hook raised."""
@@ -67,6 +93,13 @@ class PluginFailure:
     error: str
 
 
+class UnknownNameError(GanaugError, KeyError):
+    """No classifier or dataset is registered under the asked name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 @dataclass
 class Registry:
     """Everything the plugins registered, with who registered it."""
@@ -74,7 +107,12 @@ class Registry:
     plugin_manager: pluggy.PluginManager
     generators: dict[str, GeneratorEntry] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    classifiers: dict[str, FactoryEntry] = field(default_factory=dict)
+    datasets: dict[str, FactoryEntry] = field(default_factory=dict)
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+
+    # -- lookups ------------------------------------------------------------------------------
 
     def generator(self, name: str) -> GeneratorEntry:
         key = self.aliases.get(name, name)
@@ -82,17 +120,45 @@ class Registry:
             raise UnknownGeneratorError(name, list(self.generators) + list(self.aliases))
         return self.generators[key]
 
-    def _register_generator(self, owner: str, name: str, gan_class: type[GAN], *, aliases: tuple[str, ...] = (),
-                            description: str = "", defaults: dict | None = None) -> None:
-        for candidate in (name, *aliases):
+    def classifier(self, name: str) -> FactoryEntry:
+        return self._lookup(self.classifiers, "classifier", name)
+
+    def dataset(self, name: str) -> FactoryEntry:
+        return self._lookup(self.datasets, "dataset", name)
+
+    @staticmethod
+    def _lookup(table: dict[str, FactoryEntry], kind: str, name: str) -> FactoryEntry:
+        if name not in table:
+            raise UnknownNameError(f"unknown {kind} {name!r}; registered: {', '.join(sorted(table)) or 'none'}")
+        return table[name]
+
+    # -- the register callbacks handed to plugins ---------------------------------------------
+
+    def _claim(self, kind: str, owner: str, names: tuple[str, ...]) -> None:
+        for candidate in names:
             if not isinstance(candidate, str) or not NAME_PATTERN.match(candidate):
-                raise ValueError(f"plugin {owner!r}: generator name {candidate!r} must match {NAME_PATTERN.pattern}")
-            taken_by = self._owner_of(candidate)
+                raise ValueError(f"plugin {owner!r}: {kind} name {candidate!r} must match {NAME_PATTERN.pattern}")
+            taken_by = self._owner_of(kind, candidate)
             if taken_by is not None:
                 raise ValueError(
-                    f"generator name {candidate!r} registered by plugin {owner!r} is already registered "
+                    f"{kind} name {candidate!r} registered by plugin {owner!r} is already registered "
                     f"by plugin {taken_by!r}; rename one of them"
                 )
+
+    def _owner_of(self, kind: str, name: str) -> str | None:
+        if kind == "generator":
+            key = self.aliases.get(name, name)
+            return self.generators[key].owner if key in self.generators else None
+        table = self.classifiers if kind == "classifier" else self.datasets
+        return table[name].owner if name in table else None
+
+    def _note(self, owner: str, kind: str, name: str) -> None:
+        if owner in self.plugins:
+            self.plugins[owner].registered.setdefault(kind + "s", []).append(name)
+
+    def _register_generator(self, owner: str, name: str, gan_class: type[GAN], *, aliases: tuple[str, ...] = (),
+                            description: str = "", defaults: dict | None = None) -> None:
+        self._claim("generator", owner, (name, *aliases))
         if not (isinstance(gan_class, type) and issubclass(gan_class, GAN)):
             raise ValueError(f"plugin {owner!r}: generator {name!r} must be a subclass of ganaug.GAN, got {gan_class!r}")
         entry = GeneratorEntry(name, gan_class, owner, description, tuple(aliases), dict(defaults or {}))
@@ -100,13 +166,55 @@ class Registry:
         self.generators[name] = entry
         for alias in aliases:
             self.aliases[alias] = name
+        self._note(owner, "generator", name)
 
-    def _owner_of(self, name: str) -> str | None:
-        if name in self.generators:
-            return self.generators[name].owner
-        if name in self.aliases:
-            return self.generators[self.aliases[name]].owner
-        return None
+    def _register_factory(self, kind: str, owner: str, name: str, factory: Callable[..., Any], *,
+                          description: str = "") -> None:
+        self._claim(kind, owner, (name,))
+        if not callable(factory):
+            raise ValueError(f"plugin {owner!r}: {kind} {name!r} must be callable, got {factory!r}")
+        table = self.classifiers if kind == "classifier" else self.datasets
+        table[name] = FactoryEntry(name, factory, owner, description)
+        self._note(owner, kind, name)
+
+    def _register_callback(self, hook: str, owner: str) -> Callable[..., None]:
+        if hook == "register_generators":
+            return functools.partial(self._register_generator, owner)
+        kind = "classifier" if hook == "register_classifiers" else "dataset"
+        return functools.partial(self._register_factory, kind, owner)
+
+    # -- calling hooks one plugin at a time ---------------------------------------------------
+
+    def call_each(self, hook: str, argument: str, make_value: Callable[[str], Any],
+                  after: Callable[[str], None] | None = None) -> None:
+        """Call every implementation of ``hook`` separately, built-ins first; report failures."""
+        impls = sorted(getattr(self.plugin_manager.hook, hook).get_hookimpls(),
+                       key=lambda i: i.plugin_name not in DEFAULT_PLUGINS)
+        for impl in impls:
+            owner = impl.plugin_name
+            try:
+                impl.function(**{argument: make_value(owner)})
+                if after is not None:
+                    after(owner)
+            except Exception as exc:
+                if owner in DEFAULT_PLUGINS:  # a bug of ours, not a plugin's: fail loudly
+                    raise
+                info = self.plugins.get(owner)
+                failure = PluginFailure(owner, info.distribution if info else "?", info.version if info else "?",
+                                        f"{type(exc).__name__} in {hook}: {exc}")
+                _report(self.failures, failure, exc)
+
+    def add_commands(self, cli: Any) -> None:
+        """Let plugins add click subcommands to ``cli`` (``register_commands``), noting who added what."""
+        seen = set(cli.commands)
+
+        def attribute(owner: str) -> None:
+            added = sorted(set(cli.commands) - seen)
+            seen.update(added)
+            if owner in self.plugins and added:
+                self.plugins[owner].registered.setdefault("commands", []).extend(added)
+
+        self.call_each("register_commands", "cli", lambda owner: cli, after=attribute)
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -120,36 +228,6 @@ def strict_plugins() -> bool:
     return os.environ.get("GANAUG_STRICT_PLUGINS", "") not in ("", "0", "false", "False")
 
 
-def make_plugin_manager(*, entry_points: bool = True,
-                        extra_plugins: tuple[tuple[str, object], ...] = ()) -> tuple[pluggy.PluginManager, list[PluginFailure]]:
-    """A plugin manager with ganaug's hooks, the installed plugins and the built-ins registered.
-
-    ``extra_plugins`` are ``(name, plugin)`` pairs registered like entry points (tests use it).
-    """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    failures: list[PluginFailure] = []
-    if entry_points:
-        selected, disabled = _env_list("GANAUG_LOAD_PLUGINS"), set(_env_list("GANAUG_DISABLE_PLUGINS") or [])
-        for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
-            if (selected is not None and ep.name not in selected) or ep.name in disabled:
-                continue
-            if pm.has_plugin(ep.name):
-                continue
-            try:
-                pm.register(ep.load(), name=ep.name)
-            except Exception as exc:  # a broken plugin must not take ganaug down
-                dist = ep.dist.name if ep.dist else "?"
-                version = ep.dist.version if ep.dist else "?"
-                _report(failures, PluginFailure(ep.name, dist, version, f"{type(exc).__name__}: {exc}"), exc)
-    for name, plugin in extra_plugins:
-        pm.register(plugin, name=name)
-    for module_name in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(module_name), name=module_name)
-    pm.check_pending()
-    return pm, failures
-
-
 def _report(failures: list[PluginFailure], failure: PluginFailure, exc: BaseException) -> None:
     if strict_plugins():
         raise exc
@@ -161,29 +239,45 @@ def _report(failures: list[PluginFailure], failure: PluginFailure, exc: BaseExce
     )
 
 
+def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    return sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
+
+
 def build_registry(*, entry_points: bool = True, extra_plugins: tuple[tuple[str, object], ...] = ()) -> Registry:
-    """A fresh registry: load the plugins and call each one's ``register_generators`` separately."""
-    pm, failures = make_plugin_manager(entry_points=entry_points, extra_plugins=extra_plugins)
-    registry = Registry(pm, failures=failures)
-    # Built-ins first, so a third-party plugin reusing a built-in name is the one reported.
-    impls = sorted(pm.hook.register_generators.get_hookimpls(), key=lambda i: i.plugin_name not in DEFAULT_PLUGINS)
-    for impl in impls:
-        owner = impl.plugin_name
-        try:
-            impl.function(register=functools.partial(registry._register_generator, owner))
-        except Exception as exc:
-            if owner in DEFAULT_PLUGINS:  # a bug of ours, not a plugin's: fail loudly
-                raise
-            info = _distribution_of(pm, owner)
-            _report(registry.failures, PluginFailure(owner, *info, f"{type(exc).__name__}: {exc}"), exc)
+    """A fresh registry: hookspecs, entry points one at a time, extras, built-ins, then the hooks.
+
+    Args:
+        entry_points: load installed plugins from the ``ganaug`` entry-point group.
+        extra_plugins: ``(name, plugin)`` pairs registered like entry points (tests use it).
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry(pm)
+    if entry_points:
+        selected, disabled = _env_list("GANAUG_LOAD_PLUGINS"), set(_env_list("GANAUG_DISABLE_PLUGINS") or [])
+        for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
+            if (selected is not None and ep.name not in selected) or ep.name in disabled or pm.has_plugin(ep.name):
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            try:
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+            except Exception as exc:  # a broken plugin must not take ganaug down
+                _report(registry.failures, PluginFailure(ep.name, dist, version, f"{type(exc).__name__}: {exc}"), exc)
+                continue
+            registry.plugins[ep.name] = PluginInfo(ep.name, dist, version, _hooks_of(pm, plugin))
+    for name, plugin in extra_plugins:
+        pm.register(plugin, name=name)
+        registry.plugins[name] = PluginInfo(name, "?", "?", _hooks_of(pm, plugin))
+    for module_name in DEFAULT_PLUGINS:
+        plugin = importlib.import_module(module_name)
+        pm.register(plugin, name=module_name)
+        registry.plugins[module_name] = PluginInfo(module_name, "ganaug", __version__, _hooks_of(pm, plugin))
+    pm.check_pending()
+    for hook in REGISTER_HOOKS:
+        registry.call_each(hook, "register", functools.partial(registry._register_callback, hook))
     return registry
-
-
-def _distribution_of(pm: pluggy.PluginManager, plugin_name: str) -> tuple[str, str]:
-    for plugin, dist in pm.list_plugin_distinfo():
-        if pm.get_name(plugin) == plugin_name:
-            return dist.project_name, dist.version
-    return "ganaug" if plugin_name in DEFAULT_PLUGINS else "?", "?"
 
 
 @functools.lru_cache(maxsize=1)

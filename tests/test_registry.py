@@ -48,7 +48,7 @@ def test_broken_plugin_hook_is_skipped_with_a_warning_when_not_strict(monkeypatc
             raise RuntimeError("boom")
 
     monkeypatch.setenv("GANAUG_STRICT_PLUGINS", "0")
-    with pytest.warns(UserWarning, match=r"plugin 'broken' .* failed and was skipped: RuntimeError: boom"):
+    with pytest.warns(UserWarning, match=r"plugin 'broken' .* failed and was skipped: RuntimeError in register_generators: boom"):
         registry = build_registry(entry_points=False, extra_plugins=(("broken", Broken()),))
     assert "cdcgan" in registry.generators
     assert registry.failures[0].name == "broken"

@@ -3,4 +3,5 @@
 DEFAULT_PLUGINS = (
     "ganaug.default_plugins.dcgan",
     "ganaug.default_plugins.cdcgan",
+    "ganaug.default_plugins.datasets",
 )

@@ -1,0 +1,17 @@
+"""Every built-in generator passes the same contract that plugin authors use (ganaug.testing)."""
+
+from ganaug.testing import GeneratorContract
+
+
+class TestTinyCDCGAN(GeneratorContract):
+    generator_name = "test_cdcgan"
+
+
+class TestCDCGANRGB(GeneratorContract):
+    generator_name = "cdcgan"
+    overrides = {"g_channels": 8, "d_channels": 8, "z_dim": 8}
+    image_shape = (3, 16, 16)
+
+
+class TestDCGAN(GeneratorContract):
+    generator_name = "dcgan"
