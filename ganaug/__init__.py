@@ -22,6 +22,7 @@ from ganaug.errors import (
 )
 from ganaug.gan import GAN, GANConfig
 from ganaug.hookspecs import hookimpl
+from ganaug.mix import MixedBatchSampler, SyntheticMix
 from ganaug.registry import create_generator, list_generators
 from ganaug.train import TrainConfig, fit
 from ganaug.trained import TrainedGenerator, load
@@ -34,6 +35,8 @@ __all__ = [
     "GANConfig",
     "GanaugError",
     "ImageStore",
+    "MixedBatchSampler",
+    "SyntheticMix",
     "TrainConfig",
     "TrainedGenerator",
     "TrainingDivergedError",

@@ -100,7 +100,8 @@ def test_image_size_resizes_mixed_sizes():
     items = [(np.zeros((8, 8), np.uint8), 0), (np.full((12, 10), 255, np.uint8), 1)]
     with pytest.raises(DataError, match=r"item 1 .*mixed sizes.*image_size="):
         load_data(ListDataset(items))
-    store = load_data(ListDataset(items), image_size=6)
+    with pytest.warns(UserWarning, match="fewer than 2 images"):
+        store = load_data(ListDataset(items), image_size=6)
     assert store.images.shape == (2, 1, 6, 6)
     assert int(store.images[1].min()) == 255
 

@@ -1,0 +1,495 @@
+"""SyntheticMix: a torch Dataset that mixes a generator's samples into a real training set.
+
+Users wrap the dataset their classifier already trains on; their transforms, DataLoader and
+training loop stay as they are::
+
+    generator = ganaug.load("runs/cdcgan")
+    train_set = ganaug.SyntheticMix(train_set, generator, ratio=0.3)            # 30% synthetic
+    train_set = ganaug.SyntheticMix(train_set, generator, ratio=None, class_policy="balance")  # top up rare classes
+
+Items ``0 .. n_real-1`` are the real items; items ``n_real ..`` are synthetic. A sampler (shuffling
+or distributed) mixes them like any other dataset; :class:`MixedBatchSampler` puts an exact number
+of synthetic items in every batch.
+
+Synthetic images come from a *bank*: one uint8 tensor generated in large batches on the
+generator's device and kept on the CPU in shared memory, so DataLoader workers (persistent or not)
+read it without copies and see it when :meth:`SyntheticMix.set_epoch` refreshes it in place.
+Synthetic item ``i`` of epoch ``e`` depends only on ``(seed, e, i)``: not on the batch size, the
+sampler or the number of workers. Random transforms are seeded per item for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from ganaug.errors import ConfigError, DataError
+from ganaug.trained import TrainedGenerator
+
+POLICIES = ("match", "uniform", "balance")
+
+
+# ---------------------------------------------------------------------------------------------
+# how many synthetic images of each class
+
+
+def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
+    """Split ``total`` into integers proportional to ``weights`` (Hamilton's method, ties to lower index)."""
+    weight_sum = float(sum(weights))
+    if total <= 0 or weight_sum <= 0:
+        return [0] * len(weights)
+    exact = [total * w / weight_sum for w in weights]
+    counts = [math.floor(x) for x in exact]
+    order = sorted(range(len(weights)), key=lambda k: (-(exact[k] - counts[k]), k))
+    for k in order[: total - sum(counts)]:
+        counts[k] += 1
+    return counts
+
+
+def _water_fill(total: int, real_counts: Sequence[int]) -> list[int]:
+    """Give ``total`` synthetic images to the rarest classes first, levelling real + synthetic counts."""
+    counts = [0] * len(real_counts)
+    level = list(real_counts)
+    for _ in range(total):
+        k = min(range(len(level)), key=lambda j: (level[j], j))
+        counts[k] += 1
+        level[k] += 1
+    return counts
+
+
+def synthetic_count(n_real: int, ratio: float) -> int:
+    """Synthetic items that make them a share ``ratio`` of an epoch with ``n_real`` real items."""
+    return int(round(n_real * ratio / (1.0 - ratio))) if ratio < 1.0 else n_real
+
+
+def allocate_synthetic(real_counts: Sequence[int], ratio: float | None, class_policy: str | Mapping[int, int]
+                       ) -> list[int]:
+    """Synthetic images per class under a policy.
+
+    Args:
+        real_counts: real images per class.
+        ratio: synthetic share of the epoch in [0, 1); ``None`` only with ``"balance"`` (top the rare
+            classes up to the largest) or a dict policy.
+        class_policy: ``"match"`` (real proportions), ``"uniform"``, ``"balance"`` or ``{class: count}``.
+
+    Returns:
+        Synthetic count per class.
+    """
+    n_real = int(sum(real_counts))
+    if isinstance(class_policy, Mapping):
+        return [int(class_policy.get(k, 0)) for k in range(len(real_counts))]
+    if class_policy == "balance" and ratio is None:
+        top = max(real_counts)
+        return [top - c for c in real_counts]
+    if ratio is None:
+        raise ConfigError(f"ratio=None needs class_policy='balance' or a dict, not {class_policy!r}")
+    total = synthetic_count(n_real, ratio)
+    if class_policy == "match":
+        return _largest_remainder(total, real_counts)
+    if class_policy == "uniform":
+        return _largest_remainder(total, [1.0] * len(real_counts))
+    if class_policy == "balance":
+        return _water_fill(total, real_counts)
+    raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the form of the real items, so synthetic ones can match it
+
+
+@dataclass(frozen=True)
+class ItemFormat:
+    """How the real dataset's images look: PIL, ndarray or tensor, layout, dtype and value range."""
+
+    kind: str  # "pil" | "ndarray" | "tensor"
+    layout: str  # "HW" | "HWC" | "CHW"
+    dtype: Any = None
+    value_range: str = "uint8"  # "uint8" (0..255) | "unit" (0..1) | "symmetric" (-1..1)
+    pil_mode: str = ""
+
+    def render(self, image: torch.Tensor) -> Any:
+        """Convert one uint8 (C, H, W) tensor to this format."""
+        if self.kind == "pil":
+            array = image.permute(1, 2, 0).numpy()
+            pil = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+            return pil.convert(self.pil_mode) if pil.mode != self.pil_mode else pil
+        values: torch.Tensor = image
+        if self.value_range == "unit":
+            values = image.float() / 255.0
+        elif self.value_range == "symmetric":
+            values = image.float() / 127.5 - 1.0
+        if self.layout == "HW":
+            values = values[0]
+        elif self.layout == "HWC":
+            values = values.permute(1, 2, 0)
+        if self.kind == "tensor":
+            return values.to(self.dtype).contiguous()
+        return np.ascontiguousarray(values.numpy()).astype(self.dtype, copy=False)
+
+
+def detect_format(samples: Sequence[Any], image_shape: tuple[int, int, int]) -> ItemFormat:
+    """Infer the real items' image format from a few of them, checking it fits ``image_shape``."""
+    channels, height, width = image_shape
+    first = samples[0]
+    if isinstance(first, Image.Image):
+        mode_channels = len(first.getbands())
+        if first.size != (width, height) or (mode_channels != channels and first.mode not in ("P", "RGBA", "LA")):
+            raise DataError(
+                f"real images are PIL {first.mode} {first.size[0]}x{first.size[1]} (WxH) but the generator makes "
+                f"(C, H, W) = {image_shape}; train the generator on this data (same size and channels)"
+            )
+        return ItemFormat("pil", "HWC", pil_mode=first.mode)
+    if isinstance(first, torch.Tensor):
+        kind, shape, dtype = "tensor", tuple(first.shape), first.dtype
+        is_float = first.is_floating_point()
+    elif isinstance(first, np.ndarray):
+        kind, shape, dtype = "ndarray", first.shape, first.dtype
+        is_float = first.dtype.kind == "f"
+    else:
+        raise DataError(f"real images are {type(first).__name__}; SyntheticMix supports PIL images, arrays and tensors")
+    candidates = {"CHW": (channels, height, width), "HWC": (height, width, channels)}
+    if channels == 1:
+        candidates["HW"] = (height, width)
+    preferred = ("CHW", "HWC", "HW") if kind == "tensor" else ("HWC", "HW", "CHW")
+    layout = next((name for name in preferred if candidates.get(name) == shape), None)
+    if layout is None:
+        raise DataError(
+            f"real images have shape {shape} but the generator makes (C, H, W) = {image_shape}; train the "
+            "generator on this data, or resize the real images to match"
+        )
+    value_range = "uint8"
+    if is_float:
+        low = min(float(s.min()) for s in samples)
+        high = max(float(s.max()) for s in samples)
+        if low >= 0.0 and high <= 1.0:
+            value_range = "unit"
+        elif low >= -1.0 and high <= 1.0:
+            value_range = "symmetric"
+        else:
+            raise DataError(
+                f"real images are floats in {low:.3g}..{high:.3g}, which looks normalised (mean/std); synthetic "
+                "images cannot be made to match. Wrap the dataset without its Normalize step and pass the "
+                "transform to SyntheticMix(transform=...) so it applies to real and synthetic items alike"
+            )
+    return ItemFormat(kind, layout, dtype, value_range)
+
+
+def read_labels(dataset: Dataset) -> list[int]:
+    """The dataset's labels without loading its images, from the usual attributes."""
+    for attribute in ("targets", "labels", "y"):
+        values = getattr(dataset, attribute, None)
+        if values is not None and not callable(values):
+            return [int(v) for v in (values.tolist() if hasattr(values, "tolist") else values)]
+    if isinstance(dataset, torch.utils.data.TensorDataset) and len(dataset.tensors) >= 2:
+        return dataset.tensors[1].tolist()
+    if isinstance(dataset, torch.utils.data.Subset):
+        parent = read_labels(dataset.dataset)
+        return [parent[i] for i in dataset.indices]
+    raise DataError(
+        f"cannot read the labels of {type(dataset).__name__} cheaply (no .targets, .labels or .y attribute); "
+        "pass labels=[...] with one integer label per item"
+    )
+
+
+def _is_albumentations(transform: Any) -> bool:
+    try:
+        import albumentations as A
+    except ImportError:  # pragma: no cover - a declared dependency
+        return False
+    return isinstance(transform, (A.BaseCompose, A.BasicTransform))
+
+
+def _item_seed(*parts: int) -> int:
+    return zlib.crc32(np.asarray(parts, dtype=np.int64).tobytes()) & 0x7FFFFFFF
+
+
+# ---------------------------------------------------------------------------------------------
+# the dataset
+
+
+class SyntheticMix(Dataset):
+    """A real dataset plus a generator's samples, as one map-style Dataset.
+
+    Args:
+        real: the real training set, yielding ``(image, label)``.
+        generator: a :class:`TrainedGenerator` trained on images like ``real``'s.
+        ratio: synthetic share of each epoch, in [0, 1); 0 gives the real dataset unchanged.
+            ``None`` with ``class_policy="balance"`` tops the rare classes up; ignored for a dict policy.
+        class_policy: ``"match"`` (synthetic classes in the real proportions), ``"uniform"``,
+            ``"balance"`` (synthetic images go to the rarest classes until real + synthetic counts
+            are level), or ``{class index or name: count}``.
+        bank_size: distinct synthetic images held at a time (default: one per synthetic item).
+        refresh: ``"epoch"`` (new bank at each :meth:`set_epoch`), ``"never"``, or an int N (every N epochs).
+        transform: applied to real and synthetic items alike (albumentations or torchvision).
+        seed: makes synthetic images and random transforms reproducible.
+        return_source: items become ``(image, label, is_synthetic)``.
+        synthetic_only: allow ``ratio=1`` (no real items; as many synthetic as there were real).
+        labels: the real labels, when ``real`` has no ``.targets``/``.labels`` attribute.
+    """
+
+    def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | None = 0.5,
+                 class_policy: str | Mapping[int | str, int] = "match", bank_size: int | None = None,
+                 refresh: str | int = "epoch", transform: Any = None, seed: int = 0, return_source: bool = False,
+                 synthetic_only: bool = False, labels: Sequence[int] | None = None) -> None:
+        self.real = real
+        self.generator = generator
+        self.transform = transform
+        self.seed = int(seed)
+        self.return_source = return_source
+        self.synthetic_only = synthetic_only
+        self.ratio = self._check_ratio(ratio, class_policy, synthetic_only)
+        self.refresh = self._check_refresh(refresh)
+        self._albumentations = _is_albumentations(transform)
+
+        real_labels = list(labels) if labels is not None else read_labels(real)
+        if len(real_labels) != len(real):  # type: ignore[arg-type]
+            raise DataError(f"labels= has {len(real_labels)} entries but the dataset has {len(real)} items")  # type: ignore[arg-type]
+        self._check_classes(real_labels)
+        counts = [0] * generator.num_classes
+        for label in real_labels:
+            counts[label] += 1
+        policy = self._policy(class_policy)
+        per_class = allocate_synthetic(counts, self.ratio, policy)
+        self.real_class_counts = counts
+        self.n_real = 0 if synthetic_only else len(real_labels)
+        self.real_labels = real_labels if not synthetic_only else []
+        self.synthetic_labels = torch.arange(generator.num_classes).repeat_interleave(torch.tensor(per_class))
+        self.n_synthetic = len(self.synthetic_labels)
+
+        self._slots, bank_labels = self._plan_bank(per_class, bank_size)
+        self.bank_labels = bank_labels
+        self.bank = torch.zeros(len(bank_labels), *generator.image_shape, dtype=torch.uint8).share_memory_()
+        self._state = torch.full((2,), -1, dtype=torch.int64).share_memory_()  # [epoch, bank epoch]
+        self.format = self._detect_format() if self.n_real else ItemFormat("tensor", "CHW", torch.uint8)
+        self.set_epoch(0)
+
+    # -- set-up checks ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_ratio(ratio: float | None, class_policy: Any, synthetic_only: bool) -> float | None:
+        if ratio is None:
+            if class_policy != "balance" and not isinstance(class_policy, Mapping):
+                raise ConfigError("ratio=None needs class_policy='balance' (top up rare classes) or a dict policy")
+            return None
+        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0.0 <= ratio <= 1.0:
+            raise ConfigError(f"ratio={ratio!r} must be a number in [0, 1)")
+        if ratio == 1.0 and not synthetic_only:
+            raise ConfigError("ratio=1 would drop every real item; pass synthetic_only=True if that is what you want")
+        if synthetic_only and ratio != 1.0:
+            raise ConfigError("synthetic_only=True needs ratio=1")
+        return float(ratio)
+
+    @staticmethod
+    def _check_refresh(refresh: str | int) -> str | int:
+        if refresh in ("epoch", "never") or (isinstance(refresh, int) and not isinstance(refresh, bool) and refresh > 0):
+            return refresh
+        raise ConfigError(f"refresh={refresh!r}; use 'epoch', 'never' or a positive number of epochs")
+
+    def _check_classes(self, real_labels: Sequence[int]) -> None:
+        names = getattr(self.real, "classes", None)
+        k = self.generator.num_classes
+        if isinstance(names, (list, tuple)) and names and len(names) != k:
+            raise DataError(
+                f"the real dataset has {len(names)} classes ({list(names)[:5]}...) but the generator was trained on "
+                f"{k} ({self.generator.classes[:5]}...); train the generator on this dataset"
+            )
+        bad = next((i for i, label in enumerate(real_labels) if not 0 <= int(label) < k), None)
+        if bad is not None:
+            raise DataError(
+                f"real label {real_labels[bad]} (item {bad}) is outside the generator's classes 0..{k - 1}; "
+                "train the generator on this dataset"
+            )
+
+    def _policy(self, class_policy: str | Mapping[int | str, int]) -> str | dict[int, int]:
+        if not isinstance(class_policy, Mapping):
+            if class_policy not in POLICIES:
+                raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
+            return class_policy
+        resolved: dict[int, int] = {}
+        for key, count in class_policy.items():
+            if isinstance(key, str):
+                if key not in self.generator.classes:
+                    raise ConfigError(f"class_policy names unknown class {key!r}; classes are {self.generator.classes}")
+                key = self.generator.classes.index(key)
+            if not 0 <= int(key) < self.generator.num_classes:
+                raise ConfigError(f"class_policy has class index {key} outside 0..{self.generator.num_classes - 1}")
+            if int(count) < 0:
+                raise ConfigError(f"class_policy asks for {count} images of class {key}; counts must be >= 0")
+            resolved[int(key)] = int(count)
+        return resolved
+
+    def _plan_bank(self, per_class: list[int], bank_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bank slot of every synthetic item, and the label of every bank slot."""
+        total = sum(per_class)
+        if bank_size is None or bank_size >= total:
+            return torch.arange(total), self.synthetic_labels.clone()
+        if bank_size < 1:
+            raise ConfigError(f"bank_size={bank_size} must be >= 1")
+        wanted = [c for c in per_class if c > 0]
+        if bank_size < len(wanted):
+            raise ConfigError(f"bank_size={bank_size} cannot hold one image of each of the {len(wanted)} classes mixed in")
+        sizes = _largest_remainder(bank_size - len(wanted), wanted)
+        bank_per_class, it = [], iter(sizes)
+        for c in per_class:
+            bank_per_class.append(1 + next(it) if c > 0 else 0)
+        slots, offset = [], 0
+        for c, b in zip(per_class, bank_per_class):
+            slots.extend(offset + (r % b) for r in range(c))
+            offset += b
+        labels = torch.arange(len(per_class)).repeat_interleave(torch.tensor(bank_per_class))
+        return torch.tensor(slots, dtype=torch.long), labels
+
+    def _detect_format(self) -> ItemFormat:
+        probe = [self._real_image(i) for i in range(min(8, self.n_real))]
+        return detect_format(probe, self.generator.image_shape)
+
+    def _real_image(self, index: int) -> Any:
+        item = self.real[index]
+        return item[0]
+
+    # -- epochs -------------------------------------------------------------------------------
+
+    @property
+    def epoch(self) -> int:
+        return int(self._state[0])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch``: refresh the bank in place when the refresh policy says so.
+
+        Call it before iterating the DataLoader for that epoch (as with ``DistributedSampler``);
+        workers, persistent or not, see the new bank through shared memory.
+        """
+        if self.refresh == "never":
+            bank_epoch = 0
+        elif self.refresh == "epoch":
+            bank_epoch = int(epoch)
+        else:
+            bank_epoch = int(epoch) // int(self.refresh) * int(self.refresh)
+        if bank_epoch != int(self._state[1]) and len(self.bank):
+            images = self.generator.sample(labels=self.bank_labels, seed=_item_seed(self.seed, bank_epoch))
+            self.bank.copy_(images)
+        self._state[0] = int(epoch)
+        self._state[1] = bank_epoch
+
+    # -- Dataset protocol ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.n_real + self.n_synthetic
+
+    def __getitem__(self, index: int) -> tuple:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a SyntheticMix of {len(self)} items")
+        if index < self.n_real:
+            item = self.real[index]
+            image, label, synthetic = item[0], item[1], False
+        else:
+            j = index - self.n_real
+            image = self.format.render(self.bank[self._slots[j]])
+            label, synthetic = int(self.synthetic_labels[j]), True
+        if self.transform is not None:
+            image = self._apply_transform(image, index)
+        return (image, label, synthetic) if self.return_source else (image, label)
+
+    def _apply_transform(self, image: Any, index: int) -> Any:
+        seed = _item_seed(self.seed, self.epoch, index, 1)
+        if self._albumentations:
+            if isinstance(image, Image.Image):
+                image = np.asarray(image)
+            elif isinstance(image, torch.Tensor):
+                image = image.permute(1, 2, 0).numpy() if image.ndim == 3 else image.numpy()
+            self.transform.set_random_seed(seed)
+            return self.transform(image=image)["image"]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.transform(image)
+
+    # -- what is inside -----------------------------------------------------------------------
+
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        """Per class name: real, synthetic and total items."""
+        synthetic = torch.bincount(self.synthetic_labels, minlength=self.generator.num_classes).tolist()
+        real = self.real_class_counts if self.n_real else [0] * self.generator.num_classes
+        return {name: {"real": r, "synthetic": s, "total": r + s}
+                for name, r, s in zip(self.generator.classes, real, synthetic)}
+
+    def labels(self) -> list[int]:
+        """Label of every item, in index order."""
+        return [int(v) for v in self.real_labels] + self.synthetic_labels.tolist()
+
+    def __repr__(self) -> str:
+        return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}, ratio={self.ratio}, "
+                f"bank={len(self.bank)}, epoch={self.epoch})")
+
+
+class MixedBatchSampler(Sampler[list[int]]):
+    """Batches with exactly ``round(ratio * batch_size)`` synthetic items each, optionally sharded.
+
+    Real and synthetic indices are shuffled separately each epoch (seeded by ``seed`` and the
+    epoch), then dealt into batches; with ``num_replicas > 1`` each rank takes every
+    ``num_replicas``-th batch, so ranks never share an item. Incomplete batches are dropped.
+
+    Args:
+        mix: the :class:`SyntheticMix` to index.
+        batch_size: items per batch.
+        ratio: synthetic share of every batch (default: the mix's own share of items).
+        shuffle: reshuffle each epoch.
+        seed: shuffling seed.
+        num_replicas, rank: ``DistributedSampler``-style sharding.
+    """
+
+    def __init__(self, mix: SyntheticMix, batch_size: int, *, ratio: float | None = None, shuffle: bool = True,
+                 seed: int = 0, num_replicas: int = 1, rank: int = 0) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size} must be >= 1")
+        if not 0 <= rank < num_replicas:
+            raise ConfigError(f"rank={rank} must be in 0..{num_replicas - 1}")
+        share = ratio if ratio is not None else (mix.n_synthetic / len(mix) if len(mix) else 0.0)
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"ratio={ratio!r} must be in [0, 1]")
+        self.mix, self.batch_size, self.shuffle, self.seed = mix, batch_size, shuffle, seed
+        self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
+        self.n_synthetic_per_batch = int(round(share * batch_size))
+        self.n_real_per_batch = batch_size - self.n_synthetic_per_batch
+        if self.n_real_per_batch > mix.n_real or self.n_synthetic_per_batch > mix.n_synthetic:
+            raise ConfigError(
+                f"a batch of {batch_size} needs {self.n_real_per_batch} real and {self.n_synthetic_per_batch} synthetic "
+                f"items, but the mix has {mix.n_real} real and {mix.n_synthetic} synthetic"
+            )
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _total_batches(self) -> int:
+        limits = []
+        if self.n_real_per_batch:
+            limits.append(self.mix.n_real // self.n_real_per_batch)
+        if self.n_synthetic_per_batch:
+            limits.append(self.mix.n_synthetic // self.n_synthetic_per_batch)
+        total = min(limits)
+        return total - total % self.num_replicas
+
+    def __len__(self) -> int:
+        return self._total_batches() // self.num_replicas
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch))
+        real = torch.randperm(self.mix.n_real, generator=generator) if self.shuffle else torch.arange(self.mix.n_real)
+        synthetic = (torch.randperm(self.mix.n_synthetic, generator=generator) if self.shuffle
+                     else torch.arange(self.mix.n_synthetic)) + self.mix.n_real
+        r, s = self.n_real_per_batch, self.n_synthetic_per_batch
+        for b in range(self.rank, self._total_batches(), self.num_replicas):
+            batch = torch.cat([real[b * r:(b + 1) * r], synthetic[b * s:(b + 1) * s]])
+            if self.shuffle:
+                batch = batch[torch.randperm(len(batch), generator=torch.Generator().manual_seed(
+                    _item_seed(self.seed, self.epoch, b)))]
+            yield batch.tolist()
