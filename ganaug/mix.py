@@ -269,6 +269,7 @@ class SyntheticMix(Dataset):
         self.bank = torch.zeros(len(bank_labels), *generator.image_shape, dtype=torch.uint8).share_memory_()
         self._state = torch.full((2,), -1, dtype=torch.int64).share_memory_()  # [epoch, bank epoch]
         self.format = self._detect_format() if self.n_real else ItemFormat("tensor", "CHW", torch.uint8)
+        self._label_form = self._detect_label_form() if self.n_real else int
         self.set_epoch(0)
 
     # -- set-up checks ------------------------------------------------------------------------
@@ -351,6 +352,15 @@ class SyntheticMix(Dataset):
         probe = [self._real_image(i) for i in range(min(8, self.n_real))]
         return detect_format(probe, self.generator.image_shape)
 
+    def _detect_label_form(self) -> Any:
+        """A function giving synthetic labels the real labels' type (int, numpy or 0-d tensor)."""
+        label = self.real[0][1]
+        if isinstance(label, torch.Tensor):
+            return lambda value: torch.tensor(value, dtype=label.dtype)
+        if isinstance(label, np.generic):
+            return type(label)
+        return int
+
     def _real_image(self, index: int) -> Any:
         item = self.real[index]
         return item[0]
@@ -395,7 +405,7 @@ class SyntheticMix(Dataset):
         else:
             j = index - self.n_real
             image = self.format.render(self.bank[self._slots[j]])
-            label, synthetic = int(self.synthetic_labels[j]), True
+            label, synthetic = self._label_form(int(self.synthetic_labels[j])), True
         if self.transform is not None:
             image = self._apply_transform(image, index)
         return (image, label, synthetic) if self.return_source else (image, label)
