@@ -187,3 +187,14 @@ def test_every_hook_is_documented_with_its_signature_and_tested(hook):
     assert signature in docs, f"docs/plugins.md lacks the exact signature {signature}"
     tests = Path(__file__).read_text()
     assert re.search(rf"def test_hook_{hook}\(", tests), f"no test_hook_{hook} in {Path(__file__).name}"
+
+
+def test_plugin_docs_examples_run(tmp_path, monkeypatch):
+    """Every Python example in docs/plugins.md runs as written."""
+    monkeypatch.chdir(tmp_path)
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", docs, re.S)
+    examples = [b for b in blocks if not b.lstrip().startswith("def register_")]  # skip bare signatures
+    assert len(examples) >= 5
+    for code in examples:
+        exec(compile(code, "docs/plugins.md", "exec"), {"__name__": "docs_example"})

@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_quick_start_runs(tmp_path, monkeypatch):
     text = README.read_text()
     code = re.search(r"## Python quick start\n\n```python\n(.*?)```", text, re.S).group(1)
-    assert len(code.strip().splitlines()) <= 12
+    assert len(code.strip().splitlines()) <= 10
     monkeypatch.chdir(tmp_path)
     code = code.replace("steps=200", "steps=5")
     exec(compile(code, "README quick start", "exec"), {})
