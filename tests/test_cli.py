@@ -74,14 +74,15 @@ def test_bad_data_error_names_the_file(runner, image_folder, tmp_path):
 
 def test_demo_runs_and_reports(runner, tmp_path):
     out = tmp_path / "demo"
-    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "30"])
+    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "30", "--gain-seeds", "2", "--gain-steps", "3"])
     assert result.exit_code == 0, result.output
     assert "conditional accuracy" in result.output and "per-class diversity" in result.output
+    assert "| real+classic+synthetic@0.5 |" in result.output and (out / "gain" / "gain.json").exists()
     assert (out / "samples" / "grid_final.png").exists()
-    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "2"])  # reruns replace the demo run
+    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "2", "--gain-seeds", "0"])  # reruns replace it
     assert result.exit_code == 0, result.output
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep")
-    result = runner.invoke(main, ["demo", "--out", str(tmp_path / "mine"), "--steps", "2"])
+    result = runner.invoke(main, ["demo", "--out", str(tmp_path / "mine"), "--steps", "2", "--gain-seeds", "0"])
     assert result.exit_code == 1 and "was not made by `ganaug demo`" in result.output
     assert (tmp_path / "mine" / "precious.txt").exists()

@@ -4,4 +4,5 @@ DEFAULT_PLUGINS = (
     "ganaug.default_plugins.dcgan",
     "ganaug.default_plugins.cdcgan",
     "ganaug.default_plugins.datasets",
+    "ganaug.default_plugins.classifiers",
 )
