@@ -76,6 +76,8 @@ class GainConfig:
     gan_model: str = "cdcgan"
     gan_steps: int = 1500
     gan_batch_size: int = 64
+    gan_overrides: dict[str, Any] = field(default_factory=dict)
+    """Options of the generator family for train_gan (e.g. {"g_channels": 32})."""
     synthetic_only: bool = True
     """Include the synthetic-only arm."""
     test_size: float = 0.25
@@ -389,7 +391,7 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
 
             bar.set_description(f"gain: training {config.gan_model} (seed {seed})")
             gen = fit(subset, config.gan_model, steps=config.gan_steps, batch_size=config.gan_batch_size, seed=seed,
-                      device=str(device), progress=False)
+                      device=str(device), progress=False, **config.gan_overrides)
             report.gan_training_sets.append(subset_idx.tolist())
         assert gen is not None
         real = StoreDataset(subset)
