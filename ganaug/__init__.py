@@ -18,6 +18,7 @@ from ganaug.errors import (
     DataError,
     GanaugError,
     TrainingDivergedError,
+    TrainingInterrupted,
     UnknownGeneratorError,
 )
 from ganaug.gan import GAN, GANConfig
@@ -40,6 +41,7 @@ __all__ = [
     "TrainConfig",
     "TrainedGenerator",
     "TrainingDivergedError",
+    "TrainingInterrupted",
     "UnknownGeneratorError",
     "__version__",
     "create_generator",

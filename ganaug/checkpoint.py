@@ -75,6 +75,9 @@ def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
     """Read and verify a folder written by :func:`write_folder_atomically`."""
     folder = Path(folder)
     weights, meta_path = folder / weights_name, folder / meta_name
+    for path in (weights, meta_path):
+        if path.exists() and not path.resolve().is_relative_to(folder.resolve()):
+            raise CheckpointError(f"{path} links outside {folder} (to {path.resolve()}); refusing to read it")
     if not meta_path.is_file() or not weights.is_file():
         unsafe = sorted(p.name for p in folder.glob("*") if p.suffix in UNSAFE_SUFFIXES) if folder.is_dir() else []
         hint = (f" It holds {', '.join(unsafe)}, which may be pickles: ganaug never loads those." if unsafe else "")
@@ -102,7 +105,13 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_") and p.name[5:].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[5:]), reverse=True)
+    inside = []
+    for folder in found:
+        if not folder.resolve().is_relative_to(root.resolve()):
+            warnings.warn(f"ignoring {folder}: it links outside the run folder ({folder.resolve()})", stacklevel=2)
+            continue
+        inside.append(folder)
+    return sorted(inside, key=lambda p: int(p.name[5:]), reverse=True)
 
 
 def load_latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]] | None:

@@ -17,7 +17,7 @@ import click
 import numpy as np
 
 from ganaug._version import __version__
-from ganaug.errors import GanaugError
+from ganaug.errors import GanaugError, TrainingInterrupted
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +32,9 @@ def friendly_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except TrainingInterrupted as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(128 + exc.signal_number if exc.signal_number else 1)
         except (GanaugError, ValueError, FileNotFoundError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:

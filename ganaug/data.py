@@ -184,6 +184,36 @@ def validate_store(store: ImageStore) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# memory
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(count: int, image_shape: tuple[int, ...], where: str) -> None:
+    """Refuse, before loading, an image store that would not fit in the available memory."""
+    needed = count * int(np.prod(image_shape)) + count * 8
+    available = available_memory()
+    if available is not None and needed > 0.8 * available:
+        raise DataError(
+            f"{where}: {count} images of {tuple(image_shape)} need {format_bytes(needed)} in memory as uint8, but "
+            f"only {format_bytes(available)} is available; shrink them with image_size= (--image-size) or use a subset"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
 # sources
 
 
@@ -292,6 +322,7 @@ def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
             raise DataError(f"{where}: images of shape {x.shape[1:]} have no channel axis of size 1, 3 or 4")
     else:
         raise DataError(f"{where}: images must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {x.shape}")
+    check_memory(len(x), (min(x.shape[1], 3), *(size or x.shape[2:])), where)
     images = torch.from_numpy(np.array(_to_uint8(x, where), copy=True, order="C"))
     if images.shape[1] == 4:
         images = images[:, :3]
@@ -326,6 +357,9 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageSto
     labels: list[int] = []
     for index in range(n):
         item = dataset[index]
+        if index == 0 and isinstance(item, (tuple, list)) and item:
+            first = _image_to_chw_uint8(item[0], "item 0", channels)
+            check_memory(n, (first.shape[0], *(size or first.shape[1:])), type(dataset).__name__)
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair")
         image, label = item[0], item[1]
@@ -370,6 +404,7 @@ def _from_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
     images: list[torch.Tensor] = []
     labels: list[int] = []
     bad: list[str] = []
+    _check_folder_memory(root, paths, size, channels)
     for path, label in paths:
         try:
             image = _read_image_file(path)
@@ -386,6 +421,20 @@ def _from_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
         raise DataError(f"{root}: none of the {len(paths)} image files could be read")
     images = _unify(images, size, channels, "file", [str(p) for p, _ in paths if str(p) not in set(bad)])
     return ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long), class_dirs)
+
+
+def _check_folder_memory(root: Path, paths: list[tuple[Path, int]], size, channels) -> None:
+    """Predict the store's size from the first readable image's header, before decoding everything."""
+    for path, _ in paths[:10]:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                bands = len(image.getbands())
+        except Exception:  # unreadable files are reported by the loading loop itself
+            continue
+        c = channels or min(bands, 3)
+        check_memory(len(paths), (c, *(size or (height, width))), str(root))
+        return
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -47,3 +47,11 @@ class TrainingDivergedError(GanaugError, FloatingPointError):
 
 class ConfigError(GanaugError, ValueError):
     """An argument or config-file entry is unknown or has an invalid value."""
+
+
+class TrainingInterrupted(GanaugError):
+    """Training stopped on SIGINT or SIGTERM after writing a checkpoint."""
+
+    def __init__(self, message: str, signal_number: int = 0) -> None:
+        super().__init__(message)
+        self.signal_number = signal_number

@@ -18,9 +18,14 @@ resumed from step 20 to 40 ends with the same weights as 40 straight steps on th
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import math
+import os
+import shutil
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -32,10 +37,10 @@ from tqdm.auto import tqdm
 
 from ganaug import checkpoint as ckpt
 from ganaug._version import __version__
-from ganaug.data import DataSource, ImageStore, load_data
+from ganaug.data import DataSource, ImageStore, format_bytes, load_data
 from ganaug.devices import resolve_device
 from ganaug.diversity import diversity_ratio, per_class_diversity
-from ganaug.errors import CheckpointError, ConfigError, TrainingDivergedError
+from ganaug.errors import CheckpointError, ConfigError, TrainingDivergedError, TrainingInterrupted
 from ganaug.gan import GAN, to_unit_range, update_ema
 from ganaug.grid import save_class_grid
 from ganaug.registry import create_generator, default_registry
@@ -78,6 +83,14 @@ class TrainConfig:
     """Convert every image to 1 or 3 channels when loading the data."""
     skip_bad: bool = False
     """Skip unreadable image files (with a warning) instead of stopping."""
+    max_rollbacks: int = 3
+    """On a NaN/inf loss or weight, roll back to the last good state this many times, then stop."""
+    rollback_lr_factor: float = 0.5
+    """Multiply both learning rates by this at each rollback."""
+    collapse_warning: float = 0.35
+    """Warn when a class's sample diversity falls below this fraction of its real images' diversity."""
+    collapse_warning_after: int = 200
+    """No collapse warning before this step: an untrained generator's variety means nothing yet."""
     progress: bool = True
     """Show a progress bar."""
     tensorboard: bool = True
@@ -143,6 +156,9 @@ class Trainer:
         self.entry = default_registry().generator(config.model)
         self.model_config = dataclasses.asdict(self.entry.make_config(**model_overrides))
         self.step = 0
+        self.lr_scale = 1.0
+        self.rollbacks = 0
+        self.stop_signal: int | None = None
         self.last_checkpoint: Path | None = None
         self._perm_cache: tuple[int, torch.Tensor] | None = None
 
@@ -171,12 +187,33 @@ class Trainer:
     def _prepare_out(self) -> None:
         if self.out is None:
             return
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            probe = self.out / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"cannot write to the output folder {self.out} ({exc.strerror or exc}); choose another "
+                              "out= (--out) or fix its permissions") from None
+        for stale in [*self.out.glob(".tmp-*"), *(self.out / "checkpoints").glob(".tmp-*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # left by a run killed while writing
         if not self.config.resume and ckpt.checkpoint_dirs(self.out):
             raise ConfigError(
                 f"{self.out} already holds checkpoints of an earlier run; pass resume=True (--resume) to "
                 "continue it, or choose another out folder"
             )
+
+    def _check_disk(self) -> None:
+        """Refuse to start when the output disk cannot hold one more checkpoint."""
+        if self.out is None:
+            return
+        state = sum(t.numel() * t.element_size() for t in self.gan.state_dict().values())
+        adam = 2 * sum(p.numel() * p.element_size() for p in self.gan.parameters() if p.requires_grad)
+        needed = 2 * (state + adam)  # the new checkpoint is written before the oldest is pruned
+        free = shutil.disk_usage(self.out).free
+        if free < needed:
+            raise ConfigError(f"only {format_bytes(free)} free on the disk of {self.out}; one checkpoint needs about "
+                              f"{format_bytes(needed)}. Free some space or choose another out= (--out)")
 
     def _resume(self) -> None:
         found = ckpt.load_latest_checkpoint(self.out) if self.out is not None else None
@@ -205,6 +242,8 @@ class Trainer:
         if self.device.type == "cuda" and meta.get("rng_cuda"):
             torch.cuda.set_rng_state(ckpt.decode_bytes(meta["rng_cuda"]), self.device)
         self.step = int(meta["step"])
+        self.lr_scale = float(meta.get("lr_scale", 1.0))
+        self.rollbacks = int(meta.get("rollbacks", 0))
         self.last_checkpoint = folder
         self._truncate_log(self.step)
 
@@ -252,6 +291,8 @@ class Trainer:
             "image_shape": list(self.store.image_shape),
             "opt_g": opt_g_meta,
             "opt_d": opt_d_meta,
+            "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks,
             "rng_cpu": ckpt.encode_bytes(torch.get_rng_state()),
             "rng_cuda": ckpt.encode_bytes(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None,
         }
@@ -270,6 +311,14 @@ class Trainer:
         finite = [r for r in ratio if r == r]
         record["diversity_ratio"] = [round(r, 4) for r in ratio]
         record["diversity_ratio_mean"] = sum(finite) / len(finite) if finite else float("nan")
+        collapsed = [self.store.classes[k] for k, r in enumerate(ratio) if r == r and r < self.config.collapse_warning]
+        if collapsed and self.step >= self.config.collapse_warning_after:
+            record["collapse_warning"] = collapsed
+            warnings.warn(
+                f"possible mode collapse at step {self.step}: samples of class(es) {', '.join(map(repr, collapsed))} "
+                f"vary less than {self.config.collapse_warning:.0%} as much as the real images "
+                f"(diversity ratios {[round(r, 2) for r in ratio]}). Try more data, a larger mode_seeking weight, "
+                "or an earlier checkpoint", stacklevel=2)
         if self.out is not None:
             grid = trained.sample(per_class=self.config.grid_per_class, seed=self.config.seed + 1)
             name = "grid_final.png" if final else f"grid_{self.step:08d}.png"
@@ -299,14 +348,18 @@ class Trainer:
                 self._resume()
             if self.step == 0:
                 self._build()
+            self._check_disk()
+            self._apply_lr_scale()
             if self.out is not None:
                 (self.out / "config.json").write_text(json.dumps(
                     {"train": dataclasses.asdict(self.config), "model": self.model_config,
                      "classes": self.store.classes, "image_shape": list(self.store.image_shape)}, indent=2))
             self.writer = self._open_tensorboard()
+            previous = _install_stop_handlers(self)
             try:
                 return self._loop()
             finally:
+                _restore_handlers(previous)
                 if self.writer is not None:
                     self.writer.close()
 
@@ -324,6 +377,7 @@ class Trainer:
         gan.train()
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
         tick, tick_step = time.perf_counter(), self.step
+        self._take_snapshot()
         while self.step < cfg.steps:
             log_now = (self.step + 1) % cfg.log_every == 0 or self.step + 1 == cfg.steps
             for j in range(d_steps):
@@ -354,9 +408,17 @@ class Trainer:
                 update_ema(gan.ema_generator, gan.generator, min(gan.config.ema_decay, (1 + self.step) / (10 + self.step)))
             self.step += 1
             bad |= ~(torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach()))
-            if self.step % check_every == 0 or log_now or self.step == cfg.steps:
-                if bool(bad):
-                    self._diverged(float(loss_d.detach()), float(loss_g.detach()), check_every)
+            checkpoint_now = self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps
+            if self.step % check_every == 0 or log_now or checkpoint_now or self.step == cfg.steps:
+                weights_bad = (log_now or checkpoint_now or self.step == cfg.steps) and not self._weights_finite()
+                if bool(bad) or weights_bad:
+                    what = "a weight" if weights_bad and not bool(bad) else (
+                        f"loss_d={float(loss_d.detach())}, loss_g={float(loss_g.detach())}")
+                    self._diverged(what, check_every)
+                    bad.zero_()
+                    bar.reset(total=cfg.steps)
+                    bar.update(self.step)
+                    continue
             if log_now:
                 now = time.perf_counter()
                 rate = (self.step - tick_step) * cfg.batch_size * d_steps / max(now - tick, 1e-9)
@@ -368,9 +430,13 @@ class Trainer:
                                 img_s=f"{rate:.0f}", refresh=False)
             if self.step % cfg.sample_every == 0 and self.step < cfg.steps:
                 self._log(self._sample_and_score(trained))
-            if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+            if checkpoint_now:
                 self.save_checkpoint()
+                self._take_snapshot()
             bar.update(1)
+            if self.stop_signal is not None:
+                bar.close()
+                self._stop()
         bar.close()
         if self.out is not None:
             self.save_checkpoint()
@@ -379,13 +445,81 @@ class Trainer:
         self._log(self.final_scores)
         return trained
 
-    def _diverged(self, loss_d: float, loss_g: float, window: int) -> None:
+    # -- divergence: roll back to the last good state --------------------------------------
+
+    def _weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.gan.parameters())
+
+    def _take_snapshot(self) -> None:
+        """Keep the current state in memory (CPU copies): what a rollback returns to."""
+        self._snapshot = {
+            "step": self.step,
+            "gan": {k: v.detach().to("cpu", copy=True) for k, v in self.gan.state_dict().items()},
+            "opt_g": copy.deepcopy(self.opt_g.state_dict()),
+            "opt_d": copy.deepcopy(self.opt_d.state_dict()),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+        }
+
+    def _apply_lr_scale(self) -> None:
+        for optimizer, base in ((self.opt_g, self.gan.config.lr_g), (self.opt_d, self.gan.config.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = base * self.lr_scale
+
+    def _diverged(self, what: str, window: int) -> None:
         where = f"at step {self.step}" if window == 1 else f"within the {window} steps up to {self.step}"
-        last = str(self.last_checkpoint) if self.last_checkpoint else "none (no checkpoint written yet)"
-        raise TrainingDivergedError(
-            f"training diverged {where}: loss_d={loss_d}, loss_g={loss_g} (NaN or inf). Last good checkpoint: "
-            f"{last}. Resume from it with lower learning rates (lr_g=, lr_d=) or another seed"
-        )
+        if self.rollbacks >= self.config.max_rollbacks:
+            last = str(self.last_checkpoint) if self.last_checkpoint else "none (no checkpoint written yet)"
+            raise TrainingDivergedError(
+                f"training diverged {where} ({what} is NaN or inf) after {self.rollbacks} rollback(s) with lower "
+                f"learning rates. Last good checkpoint: {last}. Try lower lr_g/lr_d, another seed or model"
+            )
+        snapshot = self._snapshot
+        self.gan.load_state_dict(snapshot["gan"])
+        self.opt_g.load_state_dict(snapshot["opt_g"])
+        self.opt_d.load_state_dict(snapshot["opt_d"])
+        torch.set_rng_state(snapshot["rng_cpu"])
+        if snapshot["rng_cuda"] is not None:
+            torch.cuda.set_rng_state(snapshot["rng_cuda"], self.device)
+        diverged_at, self.step = self.step, snapshot["step"]
+        self.rollbacks += 1
+        self.lr_scale *= self.config.rollback_lr_factor
+        self._apply_lr_scale()
+        message = (f"training diverged {where} ({what} is NaN or inf); rolled back to step {self.step} and scaled "
+                   f"the learning rates by {self.lr_scale:g} (rollback {self.rollbacks} of {self.config.max_rollbacks})")
+        warnings.warn(message, stacklevel=3)
+        self._log({"step": self.step, "event": "rollback", "diverged_at": diverged_at, "lr_scale": self.lr_scale})
+
+    # -- stopping on SIGINT / SIGTERM -------------------------------------------------------
+
+    def _stop(self) -> None:
+        name = signal.Signals(self.stop_signal).name if self.stop_signal else "a signal"
+        folder = self.save_checkpoint()
+        where = f"checkpoint written to {folder}; continue with resume=True (--resume)" if folder else (
+            "nothing saved (no out= folder)")
+        raise TrainingInterrupted(f"stopped by {name} at step {self.step}; {where}", self.stop_signal or 0)
+
+
+def _install_stop_handlers(trainer: Trainer) -> dict[int, Any] | None:
+    """On SIGINT/SIGTERM, finish the current step, write a checkpoint and stop (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):  # noqa: ARG001
+        if trainer.stop_signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C stops at once
+        trainer.stop_signal = signum
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.getsignal(signum)
+        signal.signal(signum, handler)
+    return previous
+
+
+def _restore_handlers(previous: dict[int, Any] | None) -> None:
+    for signum, handler in (previous or {}).items():
+        signal.signal(signum, handler)
 
 
 def _grad_norm(module: torch.nn.Module) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -93,7 +94,7 @@ def test_bad_config_values(tiny_store):
         fit(tiny_store, "test_cdcgan", steps=2, learning_rate=1.0, progress=False)
 
 
-def test_nan_loss_stops_with_step_and_checkpoint(tiny_store, tmp_path, monkeypatch):
+def _poison_generator_loss(monkeypatch, bad_calls):
     from ganaug.default_plugins.cdcgan import CDCGAN
 
     original = CDCGAN.generator_loss
@@ -102,12 +103,69 @@ def test_nan_loss_stops_with_step_and_checkpoint(tiny_store, tmp_path, monkeypat
     def poisoned(self, fake, z, labels):
         calls["n"] += 1
         loss = original(self, fake, z, labels)
-        return loss * float("nan") if calls["n"] == 5 else loss
+        return loss * float("nan") if bad_calls(calls["n"]) else loss
 
     monkeypatch.setattr(CDCGAN, "generator_loss", poisoned)
-    with pytest.raises(TrainingDivergedError, match=r"diverged at step 5.*Last good checkpoint: .*step_00000004"):
-        fit(tiny_store, "test_cdcgan", steps=10, out=tmp_path, checkpoint_every=2, **FAST)
-    assert [p.name for p in checkpoint_dirs(tmp_path)][0] == "step_00000004"
+
+
+def test_nan_loss_rolls_back_lowers_lr_and_goes_on(tiny_store, tmp_path, monkeypatch):
+    _poison_generator_loss(monkeypatch, lambda n: n == 5)
+    with pytest.warns(UserWarning, match=r"diverged at step 5 .*rolled back to step 4 .*learning rates by 0.5"):
+        generator = fit(tiny_store, "test_cdcgan", steps=8, out=tmp_path, checkpoint_every=2, **FAST)
+    assert all(torch.isfinite(v).all() for v in generator.gan.state_dict().values() if v.is_floating_point())
+    events = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert {"step": 4, "event": "rollback", "diverged_at": 5, "lr_scale": 0.5} in events
+    meta = json.loads((checkpoint_dirs(tmp_path)[0] / "meta.json").read_text())
+    assert meta["lr_scale"] == 0.5 and meta["opt_g"]["param_groups"][0]["lr"] == pytest.approx(0.5 * 2e-4)
+
+
+def test_repeated_divergence_stops_after_k_rollbacks(tiny_store, tmp_path, monkeypatch):
+    _poison_generator_loss(monkeypatch, lambda n: n >= 5)
+    with pytest.warns(UserWarning, match="rolled back"):
+        with pytest.raises(TrainingDivergedError, match=r"after 2 rollback\(s\).*Last good checkpoint: .*step_00000004"):
+            fit(tiny_store, "test_cdcgan", steps=10, out=tmp_path, checkpoint_every=2, max_rollbacks=2, **FAST)
+    assert checkpoint_dirs(tmp_path)[0].name == "step_00000004"
+
+
+def test_nan_weight_is_caught_even_when_losses_are_finite(tiny_store, monkeypatch):
+    import ganaug.train as train_module
+
+    original = train_module.update_ema
+    calls = {"n": 0}
+
+    def poisoned(ema, model, decay):
+        calls["n"] += 1
+        original(ema, model, decay)
+        if calls["n"] == 3:
+            next(ema.parameters()).data.fill_(float("inf"))  # EMA weights never feed the losses
+
+    monkeypatch.setattr(train_module, "update_ema", poisoned)
+    with pytest.warns(UserWarning, match=r"diverged .*\(a weight is NaN or inf\); rolled back to step 0"):
+        generator = fit(tiny_store, "test_cdcgan", steps=4, log_every=4, **FAST)
+    assert all(torch.isfinite(p).all() for p in generator.gan.parameters())
+
+
+def test_mode_collapse_warning(tiny_store, monkeypatch):
+    from ganaug.default_plugins.cdcgan import CDCGANGenerator
+
+    original = CDCGANGenerator.forward
+    monkeypatch.setattr(CDCGANGenerator, "forward", lambda self, z, labels: original(self, z * 0, labels))
+    with pytest.warns(UserWarning, match=r"possible mode collapse at step 3: samples of class\(es\) 'a', 'b', 'c', 'd'"):
+        fit(tiny_store, "test_cdcgan", steps=3, collapse_warning_after=0, **FAST)
+
+
+def test_unwritable_out_and_full_disk_are_refused_before_training(tiny_store, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="cannot write to the output folder"):
+        fit(tiny_store, "test_cdcgan", steps=1, out=blocker / "run", **FAST)
+    import ganaug.train as train_module
+
+    real_usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(train_module.shutil, "disk_usage", lambda path: real_usage._replace(free=1000))
+    with pytest.raises(ConfigError, match=r"only 1000.0 B free .*one checkpoint needs about"):
+        fit(tiny_store, "test_cdcgan", steps=1, out=tmp_path / "run", **FAST)
+    assert not checkpoint_dirs(tmp_path / "run")
 
 
 def test_batch_order_is_a_pure_function_of_seed_and_batch(tiny_store):
