@@ -1,0 +1,215 @@
+"""Kills, signals, garbage input and planted files: at most one checkpoint interval lost, a clear message each time."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ganaug
+from ganaug import CheckpointError, DataError, load_data
+from ganaug.checkpoint import checkpoint_dirs, read_folder
+from tests.conftest import make_tiny_store, write_image_folder
+
+TRAIN = ["--model", "test_cdcgan", "--batch-size", "16", "--seed", "3", "--device", "cpu", "--checkpoint-every", "1",
+         "--sample-every", "1000"]
+
+
+def _train_command(data: Path, out: Path, steps: int, resume: bool = False) -> list[str]:
+    command = [sys.executable, "-m", "ganaug", "train", str(data), "--steps", str(steps), "--out", str(out), *TRAIN]
+    return command + (["--resume"] if resume else [])
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+
+def _final_weights(out: Path) -> dict[str, torch.Tensor]:
+    tensors, _ = read_folder(checkpoint_dirs(out)[0])
+    return {k: v for k, v in tensors.items() if k.startswith("gan.")}
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory) -> Path:
+    store = make_tiny_store()
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x=store.images[:, 0].numpy(), y=store.labels.numpy())
+    return path
+
+
+def test_random_sigkills_never_corrupt_and_resume_exactly(npz, tmp_path):
+    steps = 40
+    reference = tmp_path / "reference"
+    subprocess.run(_train_command(npz, reference, steps), env=_env(), check=True, capture_output=True)
+    out, rng, kills, interrupted_writes = tmp_path / "killed", random.Random(7), 0, 0
+    for trial in range(12):
+        process = subprocess.Popen(_train_command(npz, out, steps, resume=trial > 0), env=_env(),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.5, 4.0))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+        interrupted_writes += len(list((out / "checkpoints").glob(".tmp-*"))) if out.exists() else 0
+        for folder in checkpoint_dirs(out) if out.exists() else []:
+            read_folder(folder)  # raises on any damaged checkpoint
+    subprocess.run(_train_command(npz, out, steps, resume=True), env=_env(), check=True, capture_output=True)
+    assert kills >= 10
+    expected, got = _final_weights(reference), _final_weights(out)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+    print(f"{kills} SIGKILLs, {interrupted_writes} during a checkpoint write")
+
+
+def test_kill_during_a_checkpoint_write_loses_only_that_checkpoint(tiny_store, tmp_path):
+    """What a SIGKILL mid-write leaves: a half-written temp folder, or a damaged newest checkpoint."""
+    ganaug.fit(tiny_store, "test_cdcgan", steps=6, batch_size=16, out=tmp_path, checkpoint_every=2, progress=False)
+    half = tmp_path / "checkpoints" / ".tmp-step_00000008-99999"
+    half.mkdir()
+    (half / "weights.safetensors").write_bytes(b"\x00" * 100)
+    newest = tmp_path / "checkpoints" / "step_00000006" / "weights.safetensors"
+    newest.write_bytes(newest.read_bytes()[:50])
+    with pytest.warns(UserWarning, match="checksum mismatch"):
+        resumed = ganaug.fit(tiny_store, "test_cdcgan", steps=8, batch_size=16, out=tmp_path, checkpoint_every=2,
+                             resume=True, progress=False)
+    straight = ganaug.fit(tiny_store, "test_cdcgan", steps=8, batch_size=16, out=tmp_path / "straight",
+                          checkpoint_every=2, progress=False)
+    assert not half.exists()
+    for key, value in straight.gan.state_dict().items():
+        assert torch.equal(value, resumed.gan.state_dict()[key]), key
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_sigint_write_a_checkpoint_and_exit_cleanly(npz, tmp_path, signum, code):
+    out = tmp_path / "run"
+    command = _train_command(npz, out, 100000)
+    command[command.index("--checkpoint-every") + 1] = "1000"
+    process = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / "log.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert f"stopped by {signal.Signals(signum).name} at step" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr
+    step = int(stderr.split(" at step ")[1].split(";")[0])
+    assert checkpoint_dirs(out)[0].name == f"step_{step:08d}"
+    read_folder(checkpoint_dirs(out)[0])
+
+
+# -- bad input corpus ---------------------------------------------------------------------------
+
+
+def _folder_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _save(path: Path, image: Image.Image, **kwargs) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, **kwargs)
+
+
+def test_special_image_modes_convert_as_documented(tmp_path):
+    root = tmp_path / "modes"
+    _save(root / "a" / "sixteen.png", Image.fromarray(np.full((8, 8), 65535, np.uint16)))  # I;16 -> 255
+    _save(root / "a" / "palette.png", Image.new("P", (8, 8), 3))
+    _save(root / "b" / "rgba.png", Image.new("RGBA", (8, 8), (10, 20, 30, 0)))
+    _save(root / "b" / "cmyk.jpg", Image.new("CMYK", (8, 8), (0, 0, 0, 0)))
+    before = _folder_digest(root)
+    store = load_data(root, channels=3)
+    assert store.image_shape == (3, 8, 8) and store.class_counts() == [2, 2]
+    assert int(store.images[1].min()) == 255  # 16-bit white stays white
+    assert int(store.images[2].min()) >= 250  # b/cmyk.jpg: CMYK (0, 0, 0, 0) is white
+    assert store.images[3, :, 0, 0].tolist() == [10, 20, 30]  # b/rgba.png: alpha dropped
+    assert _folder_digest(root) == before, "loading modified the user's data folder"
+
+
+def test_grayscale_mixed_with_rgb_needs_channels(tmp_path):
+    root = write_image_folder(tmp_path / "mixed", classes=("a",), per_class=2)
+    write_image_folder(root, classes=("b",), per_class=2, mode="RGB")
+    with pytest.raises(DataError, match="mixed channel counts; pass channels=1 or 3"):
+        load_data(root)
+
+
+def test_truncated_jpeg_and_text_named_png(tmp_path):
+    root = write_image_folder(tmp_path / "bad", per_class=2)
+    buffer = root / "cat" / "photo.jpg"
+    Image.new("L", (8, 8), 128).save(buffer, quality=90)
+    buffer.write_bytes(buffer.read_bytes()[:40])
+    (root / "dog" / "notes.png").write_text("hello, I am text")
+    with pytest.raises(DataError, match=r"photo.jpg: unreadable or corrupt image"):
+        load_data(root)
+    with pytest.warns(UserWarning, match="skipped 2 unreadable"):
+        assert len(load_data(root, skip_bad=True)) == 4
+
+
+def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
+    root = write_image_folder(tmp_path / "bomb", per_class=2, size=(40, 40))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DataError, match="image too large"):
+        load_data(root)
+
+
+def test_empty_class_folder_warns(tmp_path):
+    root = write_image_folder(tmp_path / "some", classes=("a", "b"), per_class=2)
+    (root / "c").mkdir()
+    with pytest.warns(UserWarning, match="empty class folder"):
+        store = load_data(root)
+    assert store.classes == ["a", "b", "c"] and store.class_counts() == [2, 2, 0]
+
+
+def test_npz_with_wrong_dtypes(tmp_path):
+    np.savez(tmp_path / "complex.npz", x=np.zeros((4, 4, 4), np.complex64), y=[0, 1, 0, 1])
+    with pytest.raises(DataError, match="dtype complex64 are not supported"):
+        load_data(tmp_path / "complex.npz")
+    np.savez(tmp_path / "floatlabels.npz", x=np.zeros((4, 4, 4), np.uint8), y=[0.5, 1, 0, 1])
+    with pytest.raises(DataError, match="labels must be integers"):
+        load_data(tmp_path / "floatlabels.npz")
+
+
+def test_a_store_that_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
+    import ganaug.data as data_module
+
+    monkeypatch.setattr(data_module, "available_memory", lambda: 1000)
+    with pytest.raises(DataError, match=r"80 images of \(1, 8, 8\) need 5.6 KiB in memory .* only 1000.0 B"):
+        load_data((make_tiny_store().images[:, 0].numpy(), make_tiny_store().labels.numpy()))
+    root = write_image_folder(tmp_path / "f", per_class=20)
+    with pytest.raises(DataError, match="40 images of"):
+        load_data(root)
+
+
+# -- nothing unsafe is loaded ----------------------------------------------------------------------
+
+
+def test_checkpoint_links_outside_the_run_are_refused(tiny_store, tmp_path):
+    run = tmp_path / "run"
+    ganaug.fit(tiny_store, "test_cdcgan", steps=2, batch_size=16, out=run, progress=False)
+    elsewhere = tmp_path / "elsewhere"
+    os.rename(checkpoint_dirs(run)[0], elsewhere)
+    os.symlink(elsewhere, run / "checkpoints" / "step_00000002")
+    with pytest.warns(UserWarning, match="links outside the run folder"):
+        with pytest.raises(CheckpointError, match="no generator.json, no checkpoint"):
+            ganaug.load(run)
+    inside = tmp_path / "gen"
+    ganaug.load(elsewhere).save(inside)
+    (inside / "generator.safetensors").rename(tmp_path / "outside.safetensors")
+    os.symlink(tmp_path / "outside.safetensors", inside / "generator.safetensors")
+    with pytest.raises(CheckpointError, match="links outside"):
+        ganaug.load(inside)
