@@ -91,6 +91,11 @@ class TrainConfig:
     """Warn when a class's sample diversity falls below this fraction of its real images' diversity."""
     collapse_warning_after: int = 200
     """No collapse warning before this step: an untrained generator's variety means nothing yet."""
+    fast_path: bool = True
+    """On CUDA: bf16 autocast, TF32, fused Adam and cuDNN autotuning. False trains in plain float32
+    (to check the fast path against). On the CPU both are the same float32 path."""
+    channels_last: bool = False
+    """Keep images and convolution weights in channels-last memory layout."""
     progress: bool = True
     """Show a progress bar."""
     tensorboard: bool = True
@@ -155,6 +160,7 @@ class Trainer:
         self.out = Path(config.out) if config.out is not None else None
         self.entry = default_registry().generator(config.model)
         self.model_config = dataclasses.asdict(self.entry.make_config(**model_overrides))
+        self.fast_cuda = self.device.type == "cuda" and config.fast_path
         self.step = 0
         self.lr_scale = 1.0
         self.rollbacks = 0
@@ -182,7 +188,9 @@ class Trainer:
         gan = create_generator(self.config.model, num_classes=self.store.num_classes,
                                image_shape=self.store.image_shape, **self.model_config)
         self.gan: GAN = gan.to(self.device)
-        self.opt_g, self.opt_d = gan.configure_optimizers(fused=self.device.type == "cuda")
+        if self.config.channels_last:
+            self.gan.to(memory_format=torch.channels_last)
+        self.opt_g, self.opt_d = gan.configure_optimizers(fused=self.fast_cuda)
 
     def _prepare_out(self) -> None:
         if self.out is None:
@@ -341,7 +349,7 @@ class Trainer:
     def run(self) -> TrainedGenerator:
         cuda = self.device.type == "cuda"
         rng_devices = [self.device.index or 0] if cuda else []
-        with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(cuda):
+        with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(self.fast_cuda):
             torch.manual_seed(self.config.seed)
             self._prepare_out()
             if self.config.resume:
@@ -370,8 +378,8 @@ class Trainer:
         images = self.store.images.to(device)
         labels = self.store.labels.to(device)
         d_steps = gan.config.d_steps
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                    else contextlib.nullcontext())
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.fast_cuda else contextlib.nullcontext()
+        layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
         check_every = 1 if device.type == "cpu" else cfg.log_every
         bad = torch.zeros((), dtype=torch.bool, device=device)
         gan.train()
@@ -382,7 +390,7 @@ class Trainer:
             log_now = (self.step + 1) % cfg.log_every == 0 or self.step + 1 == cfg.steps
             for j in range(d_steps):
                 index = self.batch_indices(self.step * d_steps + j).to(device)
-                real, real_labels = to_unit_range(images[index]), labels[index]
+                real, real_labels = to_unit_range(images[index]).contiguous(memory_format=layout), labels[index]
                 fake_labels = gan.fake_labels(real_labels)
                 z = gan.sample_noise(len(real_labels))
                 with autocast:

@@ -1,0 +1,183 @@
+"""Training throughput of ganaug.fit against a tutorial-style loop, same model, same images, same run.
+
+The baseline is the TensorFlow DCGAN tutorial's loop ported to PyTorch line by line: a DataLoader over
+a TensorDataset of float images in [-1, 1] (prepared on the host), batch 64, float32, a
+discriminator step then a generator step, and the loss read back each step as a tutorial prints it.
+It calls the same GAN object (same networks, same losses, the same EMA update for families that keep
+one), so the only differences are the ones ganaug's trainer makes.
+
+Also reported: FLOPs per training image (torch.utils.flop_counter, forward and backward of one
+tutorial step), achieved FLOP/s, the share of the device's peak (MFU) when the peak is known
+(``--peak-tflops`` or a known CUDA device), and the sampling rate of ``TrainedGenerator.sample``.
+
+Run: ``python bench/train_throughput.py [--device cpu|cuda] [--steps 100] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
+
+import ganaug
+from ganaug.gan import update_ema
+
+# Dense peak TFLOP/s by device name fragment and dtype (vendor figures, without sparsity).
+PEAKS = {"H100": {"bf16": 989.0, "fp32": 67.0}, "H200": {"bf16": 989.0, "fp32": 67.0},
+         "A100": {"bf16": 312.0, "fp32": 19.5}}
+
+
+def mnist_like(n: int, seed: int = 0) -> ganaug.ImageStore:
+    """Stand-in 28x28 digits (content does not matter for speed): digits resized to 28x28, repeated."""
+    digits = ganaug.load_data("digits", image_size=28)
+    index = torch.randint(0, len(digits), (n,), generator=torch.Generator().manual_seed(seed))
+    return digits.subset(index)
+
+
+def tutorial_loop(gan: ganaug.GAN, store: ganaug.ImageStore, steps: int, batch_size: int,
+                  device: torch.device) -> float:
+    """The tutorial's loop; returns images per second."""
+    images = store.images.float() / 127.5 - 1.0
+    loader = DataLoader(TensorDataset(images, store.labels), batch_size=batch_size, shuffle=True, drop_last=True)
+    opt_g, opt_d = gan.configure_optimizers()
+    gan.to(device).train()
+    done, started = 0, None
+    while done < steps:
+        for real, labels in loader:
+            if done == 1:  # the first step pays one-off costs in both loops; time from the second
+                _sync(device)
+                started = time.perf_counter()
+            real, labels = real.to(device), labels.to(device)
+            fake_labels = gan.fake_labels(labels)
+            noise = torch.randn(len(real), gan.config.z_dim, device=device)
+            fake = gan.generator(noise, fake_labels)
+            disc_loss = gan.discriminator_loss(real, fake.detach(), labels, fake_labels)
+            opt_d.zero_grad()
+            disc_loss.backward()
+            opt_d.step()
+            gen_loss = gan.generator_loss(fake, noise, fake_labels)
+            opt_g.zero_grad()
+            gen_loss.backward()
+            opt_g.step()
+            if hasattr(gan, "ema_generator"):
+                update_ema(gan.ema_generator, gan.generator, gan.config.ema_decay)
+            _ = gen_loss.item(), disc_loss.item()  # the tutorial reads its losses back every step
+            done += 1
+            if done >= steps:
+                break
+    _sync(device)
+    return (steps - 1) * batch_size / (time.perf_counter() - started)
+
+
+def ganaug_fit(model: str, store: ganaug.ImageStore, steps: int, batch_size: int, device: torch.device,
+               **overrides) -> float:
+    """ganaug.fit on the same data; images per second of steps 2..N.
+
+    fit's fixed costs (set-up, moving the data, the closing sample-and-score) are the same for a 1-step
+    and an N-step run, so timing both and subtracting leaves the time of N-1 training steps.
+    """
+
+    def seconds(n: int) -> float:
+        _sync(device)
+        started = time.perf_counter()
+        ganaug.fit(store, model, steps=n, batch_size=batch_size, device=str(device), progress=False,
+                   sample_every=10**9, checkpoint_every=10**9, **overrides)
+        _sync(device)
+        return time.perf_counter() - started
+
+    return (steps - 1) * batch_size / max(seconds(steps) - seconds(1), 1e-9)
+
+
+def flops_per_image(model: str, store: ganaug.ImageStore, batch_size: int, **overrides) -> float:
+    gan = ganaug.create_generator(model, num_classes=store.num_classes, image_shape=store.image_shape, **overrides)
+    real = store.images[:batch_size].float() / 127.5 - 1
+    labels = store.labels[:batch_size]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fake = gan.generator(gan.sample_noise(batch_size, device="cpu"), labels)
+        gan.discriminator_loss(real, fake.detach(), labels, labels).backward()
+        gan.generator_loss(fake, gan.sample_noise(batch_size, device="cpu"), labels).backward()
+    return counter.get_total_flops() / batch_size
+
+
+def sampling_rate(model: str, store: ganaug.ImageStore, device: torch.device, n: int, **overrides) -> float:
+    generator = ganaug.fit(store, model, steps=0, device=str(device), progress=False, **overrides)
+    generator.sample(per_class=10, seed=0)  # warm-up
+    _sync(device)
+    started = time.perf_counter()
+    generator.sample(per_class=n // store.num_classes, seed=1, batch_size=4096)
+    _sync(device)
+    return n / (time.perf_counter() - started)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_tflops(device: torch.device, dtype: str, given: float | None) -> float | None:
+    if given:
+        return given
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        for fragment, peaks in PEAKS.items():
+            if fragment in name:
+                return peaks[dtype]
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--models", nargs="+", default=["dcgan", "cdcgan"])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sample-images", type=int, default=10000)
+    parser.add_argument("--peak-tflops", type=float, default=None, help="device peak, for MFU")
+    parser.add_argument("--json", type=str, default=None, help="also write results here")
+    args = parser.parse_args()
+
+    device = ganaug.devices.resolve_device(args.device)
+    store = mnist_like(max(4096, args.batch_size * 8))
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    print(f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; 28x28, "
+          f"batch {args.batch_size}, {args.steps} steps, median of {args.repeats}")
+    rows = []
+    for model in args.models:
+        tutorial, fitted = [], []
+        for repeat in range(args.repeats):  # alternate, so drifts in machine load hit both alike
+            torch.manual_seed(repeat)
+            gan = ganaug.create_generator(model, num_classes=store.num_classes, image_shape=store.image_shape)
+            tutorial.append(tutorial_loop(gan, store, args.steps, args.batch_size, device))
+            fitted.append(ganaug_fit(model, store, args.steps, args.batch_size, device))
+        flops = flops_per_image(model, store, min(args.batch_size, 64))
+        rate = statistics.median(fitted)
+        peak = peak_tflops(device, "bf16" if device.type == "cuda" else "fp32", args.peak_tflops)
+        row = {"model": model, "tutorial_images_per_s": statistics.median(tutorial), "fit_images_per_s": rate,
+               "ratio": rate / statistics.median(tutorial), "gflops_per_image": flops / 1e9,
+               "achieved_tflops": rate * flops / 1e12,
+               "mfu": rate * flops / 1e12 / peak if peak else None,
+               "sample_images_per_s": sampling_rate(model, store, device, args.sample_images)}
+        rows.append(row)
+    print("| model | tutorial loop img/s | ganaug.fit img/s | ratio | GFLOP/img | achieved TFLOP/s | MFU | sample img/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
+        print(f"| {r['model']} | {r['tutorial_images_per_s']:.0f} | {r['fit_images_per_s']:.0f} | {r['ratio']:.2f}x "
+              f"| {r['gflops_per_image']:.3f} | {r['achieved_tflops']:.3f} | {mfu} | {r['sample_images_per_s']:.0f} |")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"device": name, "rows": rows}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
