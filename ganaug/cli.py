@@ -8,6 +8,7 @@ options). Errors ganaug raises on purpose are printed as one message, without a 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from pathlib import Path
@@ -103,8 +104,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 @click.option("--skip-bad", is_flag=True, default=None, help="Skip unreadable image files with a warning.")
 @click.option("--checkpoint-every", type=int, default=None, help="Steps between checkpoints (default 500).")
 @click.option("--sample-every", type=int, default=None, help="Steps between sample grids (default 500).")
+@click.option("--nproc", type=int, default=None,
+              help="Train with N processes on this machine (launches torchrun; DDP, gloo on CPU, NCCL on GPUs).")
 @friendly_errors
-def train(data: str, config_file: Path | None, **flags: Any) -> None:
+def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) -> None:
     """Train a conditional GAN on DATA.
 
     DATA is a folder in ImageFolder layout (DATA/<class>/<image>), an .npz file (keys x, y or
@@ -113,6 +116,13 @@ def train(data: str, config_file: Path | None, **flags: Any) -> None:
     """
     from ganaug.train import fit
 
+    if nproc is not None and nproc > 1 and "WORLD_SIZE" not in os.environ:
+        from ganaug.distributed import launch_torchrun
+
+        argv = sys.argv[sys.argv.index("train"):] if "train" in sys.argv else ["train", data]
+        argv = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")
+                and not a.startswith("--nproc=")]
+        sys.exit(launch_torchrun(nproc, argv))
     options = read_config_file(config_file) if config_file else {}
     options.update({k: v for k, v in flags.items() if v is not None})
     if "channels" in options:
@@ -122,6 +132,8 @@ def train(data: str, config_file: Path | None, **flags: Any) -> None:
     data = options.pop("data", data)
     started = time.perf_counter()
     generator = fit(data, **options)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # rank 0 reports for the whole job
     out = Path(options["out"])
     click.echo(f"trained {generator!r} in {time.perf_counter() - started:.0f} s")
     click.echo(f"run folder:  {out}  (log.jsonl, samples/, checkpoints/)")

@@ -36,6 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ganaug import checkpoint as ckpt
+from ganaug import distributed
 from ganaug._version import __version__
 from ganaug.data import DataSource, ImageStore, format_bytes, load_data
 from ganaug.devices import resolve_device
@@ -167,12 +168,29 @@ class Trainer:
         self.stop_signal: int | None = None
         self.last_checkpoint: Path | None = None
         self._perm_cache: tuple[int, torch.Tensor] | None = None
+        self.dist: distributed.DistContext | None = None
+
+    @property
+    def rank(self) -> int:
+        return self.dist.rank if self.dist else 0
+
+    @property
+    def world_size(self) -> int:
+        return self.dist.world_size if self.dist else 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.dist is None or self.dist.is_main
 
     # -- data ---------------------------------------------------------------------------------
 
     def batch_indices(self, batch_number: int) -> torch.Tensor:
-        """Indices of batch ``batch_number``: epoch-wise shuffles seeded by (seed, epoch)."""
-        n, size = len(self.store), self.config.batch_size
+        """This rank's indices of batch ``batch_number``: epoch-wise shuffles seeded by (seed, epoch).
+
+        The global batch (``batch_size`` x world size) is the same whatever the number of processes;
+        rank r takes its r-th slice, so ranks never share an image within an epoch.
+        """
+        n, size = len(self.store), self.config.batch_size * self.world_size
         per_epoch = max(1, n // size)
         epoch, k = divmod(batch_number, per_epoch)
         if self._perm_cache is None or self._perm_cache[0] != epoch:
@@ -180,7 +198,8 @@ class Trainer:
             repeats = math.ceil(size / n)
             perm = torch.cat([torch.randperm(n, generator=generator) for _ in range(repeats)])
             self._perm_cache = (epoch, perm)
-        return self._perm_cache[1][k * size:(k + 1) * size]
+        start = k * size + self.rank * self.config.batch_size
+        return self._perm_cache[1][start:start + self.config.batch_size]
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -191,9 +210,14 @@ class Trainer:
         if self.config.channels_last:
             self.gan.to(memory_format=torch.channels_last)
         self.opt_g, self.opt_d = gan.configure_optimizers(fused=self.fast_cuda)
+        self.noise = torch.Generator(device=self.device).manual_seed(self.config.seed)
 
     def _prepare_out(self) -> None:
         if self.out is None:
+            return
+        if not self.is_main:
+            if not self.config.resume and ckpt.checkpoint_dirs(self.out):
+                raise ConfigError(f"{self.out} already holds checkpoints of an earlier run")
             return
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -213,7 +237,7 @@ class Trainer:
 
     def _check_disk(self) -> None:
         """Refuse to start when the output disk cannot hold one more checkpoint."""
-        if self.out is None:
+        if self.out is None or not self.is_main:
             return
         state = sum(t.numel() * t.element_size() for t in self.gan.state_dict().values())
         adam = 2 * sum(p.numel() * p.element_size() for p in self.gan.parameters() if p.requires_grad)
@@ -236,6 +260,9 @@ class Trainer:
                 f"{folder} was trained on classes {meta['classes']} and images {tuple(meta['image_shape'])}; "
                 f"this data has classes {self.store.classes} and images {self.store.image_shape}"
             )
+        saved_world = int(meta.get("world_size", 1))
+        if saved_world != self.world_size and (saved["batch_size"] * saved_world) % self.world_size == 0:
+            saved["batch_size"] = saved["batch_size"] * saved_world // self.world_size  # keep the global batch
         for name in ("batch_size", "seed"):
             if saved[name] != getattr(self.config, name):
                 warnings.warn(f"resuming with the checkpoint's {name}={saved[name]} "
@@ -246,9 +273,16 @@ class Trainer:
         self.gan.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("gan.")})
         ckpt.load_optimizer_state(self.opt_g, "opt_g", tensors, meta["opt_g"])
         ckpt.load_optimizer_state(self.opt_d, "opt_d", tensors, meta["opt_d"])
-        torch.set_rng_state(ckpt.decode_bytes(meta["rng_cpu"]))
-        if self.device.type == "cuda" and meta.get("rng_cuda"):
-            torch.cuda.set_rng_state(ckpt.decode_bytes(meta["rng_cuda"]), self.device)
+        ranks = meta.get("rng_ranks") or [{"cpu": meta["rng_cpu"], "cuda": meta.get("rng_cuda")}]
+        if self.rank < len(ranks) and len(ranks) == max(self.world_size, 1) or self.rank == 0:
+            states = ranks[self.rank if self.rank < len(ranks) else 0]
+            torch.set_rng_state(ckpt.decode_bytes(states["cpu"]))
+            if self.device.type == "cuda" and states.get("cuda"):
+                torch.cuda.set_rng_state(ckpt.decode_bytes(states["cuda"]), self.device)
+        else:  # another number of processes: this rank gets a fresh stream, derived from the step
+            torch.manual_seed(self.config.seed + 1_000_003 * self.rank + int(meta["step"]))
+        if meta.get("rng_noise"):
+            self.noise.set_state(ckpt.decode_bytes(meta["rng_noise"]).to(self.noise.get_state().device))
         self.step = int(meta["step"])
         self.lr_scale = float(meta.get("lr_scale", 1.0))
         self.rollbacks = int(meta.get("rollbacks", 0))
@@ -273,7 +307,7 @@ class Trainer:
         path.write_text("".join(line + "\n" for line in kept))
 
     def _log(self, record: dict[str, Any]) -> None:
-        if self.out is None:
+        if self.out is None or not self.is_main:
             return
         with open(self.out / "log.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -283,9 +317,16 @@ class Trainer:
                     self.writer.add_scalar(key, value, record["step"])
 
     def save_checkpoint(self) -> Path | None:
+        """Write a checkpoint (rank 0); every rank must call it, as it gathers their RNG states."""
         if self.out is None:
             return None
-        tensors = {f"gan.{k}": v for k, v in self.gan.state_dict().items()}
+        rng = {"cpu": ckpt.encode_bytes(torch.get_rng_state()),
+               "cuda": ckpt.encode_bytes(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None}
+        rng_ranks = distributed.gather_objects(self.dist, rng)
+        if not self.is_main:
+            return None
+        with self._unwrapped():
+            tensors = {f"gan.{k}": v for k, v in self.gan.state_dict().items()}
         opt_g_tensors, opt_g_meta = ckpt.optimizer_state(self.opt_g, "opt_g")
         opt_d_tensors, opt_d_meta = ckpt.optimizer_state(self.opt_d, "opt_d")
         meta = {
@@ -301,8 +342,11 @@ class Trainer:
             "opt_d": opt_d_meta,
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
-            "rng_cpu": ckpt.encode_bytes(torch.get_rng_state()),
-            "rng_cuda": ckpt.encode_bytes(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None,
+            "world_size": self.world_size,
+            "rng_cpu": rng["cpu"],
+            "rng_cuda": rng["cuda"],
+            "rng_ranks": rng_ranks,
+            "rng_noise": ckpt.encode_bytes(self.noise.get_state()),
         }
         folder = ckpt.write_folder_atomically(self.out / "checkpoints" / f"step_{self.step:08d}",
                                               {**tensors, **opt_g_tensors, **opt_d_tensors}, meta)
@@ -347,22 +391,34 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
 
     def run(self) -> TrainedGenerator:
+        self.dist = distributed.setup(self.device)
+        if self.dist is not None and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        try:
+            return self._run()
+        finally:
+            distributed.teardown(self.dist)
+
+    def _run(self) -> TrainedGenerator:
         cuda = self.device.type == "cuda"
         rng_devices = [self.device.index or 0] if cuda else []
         with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(self.fast_cuda):
-            torch.manual_seed(self.config.seed)
+            torch.manual_seed(self.config.seed + 1_000_003 * self.rank)  # rank 0: the single-process stream
             self._prepare_out()
+            distributed.barrier(self.dist)
             if self.config.resume:
                 self._resume()
             if self.step == 0:
                 self._build()
             self._check_disk()
             self._apply_lr_scale()
-            if self.out is not None:
+            self._wrap()
+            if self.out is not None and self.is_main:
                 (self.out / "config.json").write_text(json.dumps(
                     {"train": dataclasses.asdict(self.config), "model": self.model_config,
-                     "classes": self.store.classes, "image_shape": list(self.store.image_shape)}, indent=2))
-            self.writer = self._open_tensorboard()
+                     "classes": self.store.classes, "image_shape": list(self.store.image_shape),
+                     "world_size": self.world_size}, indent=2))
+            self.writer = self._open_tensorboard() if self.is_main else None
             previous = _install_stop_handlers(self)
             try:
                 return self._loop()
@@ -383,7 +439,10 @@ class Trainer:
         check_every = 1 if device.type == "cpu" else cfg.log_every
         bad = torch.zeros((), dtype=torch.bool, device=device)
         gan.train()
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (cfg.progress and self.is_main), unit="step",
+                   dynamic_ncols=True)
+        global_batch = cfg.batch_size * self.world_size
+        noise_slice = slice(self.rank * cfg.batch_size, (self.rank + 1) * cfg.batch_size)
         tick, tick_step = time.perf_counter(), self.step
         self._take_snapshot()
         while self.step < cfg.steps:
@@ -392,7 +451,7 @@ class Trainer:
                 index = self.batch_indices(self.step * d_steps + j).to(device)
                 real, real_labels = to_unit_range(images[index]).contiguous(memory_format=layout), labels[index]
                 fake_labels = gan.fake_labels(real_labels)
-                z = gan.sample_noise(len(real_labels))
+                z = gan.sample_noise(global_batch, device=device, generator=self.noise)[noise_slice]
                 with autocast:
                     if j < d_steps - 1:
                         with torch.no_grad():
@@ -404,23 +463,26 @@ class Trainer:
                 loss_d.backward()
                 grad_d = _grad_norm(gan.discriminator) if log_now else None
                 self.opt_d.step()
-            gan.discriminator.requires_grad_(False)
-            with autocast:
-                loss_g = gan.generator_loss(fake, z, fake_labels)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            gan.discriminator.requires_grad_(True)
+            with self._discriminator_frozen():
+                with autocast:
+                    loss_g = gan.generator_loss(fake, z, fake_labels)
+                self.opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
             grad_g = _grad_norm(gan.generator) if log_now else None
             self.opt_g.step()
-            if hasattr(gan, "ema_generator"):
+            if hasattr(gan, "ema_generator") and self.is_main:
                 update_ema(gan.ema_generator, gan.generator, min(gan.config.ema_decay, (1 + self.step) / (10 + self.step)))
             self.step += 1
             bad |= ~(torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach()))
             checkpoint_now = self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps
             if self.step % check_every == 0 or log_now or checkpoint_now or self.step == cfg.steps:
                 weights_bad = (log_now or checkpoint_now or self.step == cfg.steps) and not self._weights_finite()
-                if bool(bad) or weights_bad:
-                    what = "a weight" if weights_bad and not bool(bad) else (
+                loss_bad, weights_bad, stop = distributed.any_true(
+                    self.dist, bool(bad), weights_bad, self.stop_signal is not None, device=device)
+                if stop and self.stop_signal is None:
+                    self.stop_signal = signal.SIGTERM  # another rank was told to stop
+                if loss_bad or weights_bad:
+                    what = "a weight" if weights_bad and not loss_bad else (
                         f"loss_d={float(loss_d.detach())}, loss_g={float(loss_g.detach())}")
                     self._diverged(what, check_every)
                     bad.zero_()
@@ -429,29 +491,82 @@ class Trainer:
                     continue
             if log_now:
                 now = time.perf_counter()
-                rate = (self.step - tick_step) * cfg.batch_size * d_steps / max(now - tick, 1e-9)
+                rate = (self.step - tick_step) * global_batch * d_steps / max(now - tick, 1e-9)
                 tick, tick_step = now, self.step
                 record = {"step": self.step, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()),
                           "grad_norm_d": float(grad_d), "grad_norm_g": float(grad_g), "images_per_s": rate}
                 self._log(record)
                 bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
                                 img_s=f"{rate:.0f}", refresh=False)
-            if self.step % cfg.sample_every == 0 and self.step < cfg.steps:
-                self._log(self._sample_and_score(trained))
+            if self.step % cfg.sample_every == 0 and self.step < cfg.steps and self.is_main:
+                with self._unwrapped():
+                    self._log(self._sample_and_score(trained))
             if checkpoint_now:
                 self.save_checkpoint()
                 self._take_snapshot()
             bar.update(1)
-            if self.stop_signal is not None:
+            if self.stop_signal is not None and (self.dist is None or self.step % check_every == 0):
                 bar.close()
                 self._stop()
         bar.close()
-        if self.out is not None:
-            self.save_checkpoint()
-            trained.save(self.out / "generator")
-        self.final_scores = self._sample_and_score(trained, final=True)
-        self._log(self.final_scores)
+        self._unwrap()
+        if self.dist is not None:  # EMA and the last batch-norm statistics live on rank 0: share them
+            import torch.distributed as dist
+
+            for tensor in self.gan.state_dict().values():
+                dist.broadcast(tensor, src=0)
+        self.save_checkpoint()
+        if self.is_main:
+            if self.out is not None:
+                trained.save(self.out / "generator")
+            self.final_scores = self._sample_and_score(trained, final=True)
+            self._log(self.final_scores)
+        distributed.barrier(self.dist)
         return trained
+
+    # -- DistributedDataParallel ------------------------------------------------------------
+
+    def _wrap(self) -> None:
+        """Wrap G and D in DDP in a multi-process run (after building or resuming, before training)."""
+        if self.dist is None:
+            return
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self.gan.generator = DDP(self.gan.generator, device_ids=ids)
+        self.gan.discriminator = DDP(self.gan.discriminator, device_ids=ids)
+
+    def _unwrap(self) -> None:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        if isinstance(self.gan.generator, DDP):
+            self.gan.generator = self.gan.generator.module
+        if isinstance(self.gan.discriminator, DDP):
+            self.gan.discriminator = self.gan.discriminator.module
+
+    @contextlib.contextmanager
+    def _unwrapped(self):
+        """The plain modules, for state dicts and sampling (rank 0 must not enter DDP's collectives alone)."""
+        generator, discriminator = self.gan.generator, self.gan.discriminator
+        self._unwrap()
+        try:
+            yield
+        finally:
+            self.gan.generator, self.gan.discriminator = generator, discriminator
+
+    @contextlib.contextmanager
+    def _discriminator_frozen(self):
+        """During the G update, skip D's weight gradients (single process) or their all-reduce (DDP)."""
+        discriminator = self.gan.discriminator
+        if self.dist is not None:  # DDP does not allow toggling requires_grad; its grads are zeroed later
+            with discriminator.no_sync():
+                yield
+            return
+        discriminator.requires_grad_(False)
+        try:
+            yield
+        finally:
+            discriminator.requires_grad_(True)
 
     # -- divergence: roll back to the last good state --------------------------------------
 
@@ -460,9 +575,12 @@ class Trainer:
 
     def _take_snapshot(self) -> None:
         """Keep the current state in memory (CPU copies): what a rollback returns to."""
+        with self._unwrapped():
+            state = {k: v.detach().to("cpu", copy=True) for k, v in self.gan.state_dict().items()}
         self._snapshot = {
             "step": self.step,
-            "gan": {k: v.detach().to("cpu", copy=True) for k, v in self.gan.state_dict().items()},
+            "gan": state,
+            "noise": self.noise.get_state(),
             "opt_g": copy.deepcopy(self.opt_g.state_dict()),
             "opt_d": copy.deepcopy(self.opt_d.state_dict()),
             "rng_cpu": torch.get_rng_state(),
@@ -483,7 +601,9 @@ class Trainer:
                 f"learning rates. Last good checkpoint: {last}. Try lower lr_g/lr_d, another seed or model"
             )
         snapshot = self._snapshot
-        self.gan.load_state_dict(snapshot["gan"])
+        with self._unwrapped():
+            self.gan.load_state_dict(snapshot["gan"])
+        self.noise.set_state(snapshot["noise"])
         self.opt_g.load_state_dict(snapshot["opt_g"])
         self.opt_d.load_state_dict(snapshot["opt_d"])
         torch.set_rng_state(snapshot["rng_cpu"])
