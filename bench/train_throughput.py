@@ -21,7 +21,6 @@ import platform
 import statistics
 import time
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
@@ -179,5 +178,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

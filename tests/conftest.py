@@ -60,3 +60,12 @@ def write_image_folder(root: Path, classes=("cat", "dog"), per_class=3, size=(8,
 @pytest.fixture
 def image_folder(tmp_path) -> Path:
     return write_image_folder(tmp_path / "images")
+
+
+@pytest.fixture(scope="session")
+def npz(tmp_path_factory) -> Path:
+    """The tiny store as an .npz file, for CLI and subprocess runs."""
+    store = make_tiny_store()
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x=store.images[:, 0].numpy(), y=store.labels.numpy())
+    return path

@@ -8,15 +8,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 import ganaug
-from tests.conftest import make_tiny_store
 
 SCRIPT = textwrap.dedent('''
     import hashlib, json, os, sys
@@ -50,14 +47,6 @@ def torchrun(*args: str, timeout: int = 240, env: dict | None = None) -> subproc
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", *args]
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
-
-
-@pytest.fixture(scope="module")
-def npz(tmp_path_factory) -> Path:
-    store = make_tiny_store()
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x=store.images[:, 0].numpy(), y=store.labels.numpy())
-    return path
 
 
 @pytest.fixture(scope="module")

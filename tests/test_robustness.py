@@ -39,14 +39,6 @@ def _final_weights(out: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in tensors.items() if k.startswith("gan.")}
 
 
-@pytest.fixture(scope="module")
-def npz(tmp_path_factory) -> Path:
-    store = make_tiny_store()
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x=store.images[:, 0].numpy(), y=store.labels.numpy())
-    return path
-
-
 def test_random_sigkills_never_corrupt_and_resume_exactly(npz, tmp_path):
     steps = 40
     reference = tmp_path / "reference"
