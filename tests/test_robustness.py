@@ -40,18 +40,19 @@ def _final_weights(out: Path) -> dict[str, torch.Tensor]:
 
 
 def test_random_sigkills_never_corrupt_and_resume_exactly(npz, tmp_path):
-    steps = 40
+    steps = 150  # long enough that no trial finishes before its kill
     reference = tmp_path / "reference"
     subprocess.run(_train_command(npz, reference, steps), env=_env(), check=True, capture_output=True)
-    out, rng, kills, interrupted_writes = tmp_path / "killed", random.Random(7), 0, 0
-    for trial in range(12):
+    out, rng, kills, interrupted_writes, trial = tmp_path / "killed", random.Random(7), 0, 0, 0
+    while kills < 10 and trial < 20:
         process = subprocess.Popen(_train_command(npz, out, steps, resume=trial > 0), env=_env(),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 4.0))
+        time.sleep(rng.uniform(1.5, 4.5))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
         process.wait()
+        trial += 1
         interrupted_writes += len(list((out / "checkpoints").glob(".tmp-*"))) if out.exists() else 0
         for folder in checkpoint_dirs(out) if out.exists() else []:
             read_folder(folder)  # raises on any damaged checkpoint
@@ -61,7 +62,7 @@ def test_random_sigkills_never_corrupt_and_resume_exactly(npz, tmp_path):
     assert expected.keys() == got.keys()
     for key in expected:
         assert torch.equal(expected[key], got[key]), key
-    print(f"{kills} SIGKILLs, {interrupted_writes} during a checkpoint write")
+    print(f"{kills} SIGKILLs in {trial} trials, {interrupted_writes} during a checkpoint write")
 
 
 def test_kill_during_a_checkpoint_write_loses_only_that_checkpoint(tiny_store, tmp_path):
