@@ -28,12 +28,26 @@ from ganaug.registry import create_generator, list_generators
 from ganaug.train import TrainConfig, fit
 from ganaug.trained import TrainedGenerator, load
 
+_LAZY = {"evaluate_gain": "ganaug.gain", "GainConfig": "ganaug.gain", "GainReport": "ganaug.gain"}
+
+
+def __getattr__(name: str):
+    """``evaluate_gain`` and friends load scikit-learn and albumentations: import them on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ganaug' has no attribute {name!r}")
+
+
 __all__ = [
     "GAN",
     "CheckpointError",
     "ConfigError",
     "DataError",
     "GANConfig",
+    "GainConfig",
+    "GainReport",
     "GanaugError",
     "ImageStore",
     "MixedBatchSampler",
@@ -45,6 +59,7 @@ __all__ = [
     "UnknownGeneratorError",
     "__version__",
     "create_generator",
+    "evaluate_gain",
     "fit",
     "hookimpl",
     "list_generators",

@@ -65,7 +65,7 @@ def test_draw_subset_per_class_and_imbalance():
 
 def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
     store = make_tiny_store()
-    report = evaluate_gain(store, generator=generator, ratios=(0.5,), out=tmp_path, **FAST)
+    report = ganaug.evaluate_gain(store, generator=generator, ratios=(0.5,), out=tmp_path, **FAST)
     assert report.arms == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
                            "synthetic-only"]
     assert len(report.runs) == 10
