@@ -95,8 +95,9 @@ class TrainConfig:
     fast_path: bool = True
     """On CUDA: bf16 autocast, TF32, fused Adam and cuDNN autotuning. False trains in plain float32
     (to check the fast path against). On the CPU both are the same float32 path."""
-    channels_last: bool = False
-    """Keep images and convolution weights in channels-last memory layout."""
+    channels_last: bool = True
+    """Keep images and convolution weights in channels-last memory layout (measured on CPU: +7% for
+    dcgan, +15% for cdcgan at 28x28; see docs/benchmarks.md)."""
     progress: bool = True
     """Show a progress bar."""
     tensorboard: bool = True
