@@ -63,11 +63,22 @@ def write_folder_atomically(target: Path, tensors: dict[str, torch.Tensor], meta
         handle.flush()
         os.fsync(handle.fileno())
     _fsync(tmp)
-    if target.exists():
-        shutil.rmtree(target)
+    if target.exists():  # move the old one aside atomically, so a kill never leaves half a folder
+        _remove_atomically(target)
     os.replace(tmp, target)
     _fsync(target.parent)
     return target
+
+
+def _remove_atomically(folder: Path) -> None:
+    """Rename ``folder`` to a hidden temporary name (atomic), then delete it.
+
+    A kill during the deletion leaves a ``.tmp-*`` folder that the next run removes, never a
+    half-deleted checkpoint that looks real.
+    """
+    doomed = folder.parent / f".tmp-delete-{folder.name}-{os.getpid()}"
+    os.replace(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
@@ -132,7 +143,7 @@ def load_latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, torch.Tensor]
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
     """Delete all but the ``keep`` newest checkpoints."""
     for folder in checkpoint_dirs(run_dir)[max(keep, 1):]:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_atomically(folder)
 
 
 # -- optimiser and RNG state as tensors + JSON ----------------------------------------------------
