@@ -62,9 +62,10 @@ def teardown(context: DistContext | None) -> None:
 
 def any_true(context: DistContext | None, *flags: bool | torch.Tensor, device: torch.device) -> list[bool]:
     """Element-wise OR of flags over all ranks (one all-reduce), so every rank takes the same branch."""
+    if context is None:
+        return [bool(f) for f in flags]
     values = torch.tensor([bool(f) for f in flags], dtype=torch.int32, device=device)
-    if context is not None:
-        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
     return [bool(v) for v in values.tolist()]
 
 
