@@ -357,14 +357,14 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageSto
     labels: list[int] = []
     for index in range(n):
         item = dataset[index]
-        if index == 0 and isinstance(item, (tuple, list)) and item:
-            first = _image_to_chw_uint8(item[0], "item 0", channels)
-            check_memory(n, (first.shape[0], *(size or first.shape[1:])), type(dataset).__name__)
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair")
         image, label = item[0], item[1]
         labels.append(_check_label(label, index))
         images.append(_image_to_chw_uint8(image, f"item {index}", channels))
+        if index == 0:  # predict the store's size from the first image before loading the rest
+            first = images[0]
+            check_memory(n, (first.shape[0], *(size or first.shape[1:])), type(dataset).__name__)
     images = _unify(images, size, channels, "item")
     names = getattr(dataset, "classes", None)
     store = ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long))
