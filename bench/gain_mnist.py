@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="classifier steps per arm")
     parser.add_argument("--gan-steps", type=int, default=1000)
     parser.add_argument("--gan-channels", type=int, default=32, help="g_channels and d_channels of cdcgan")
+    parser.add_argument("--filter-confidence", type=float, default=None,
+                        help="also run the synthetic arms filtered by the real+classic classifier's confidence")
     parser.add_argument("--out", type=Path, default=Path("bench/out/gain_mnist"))
     args = parser.parse_args()
 
@@ -43,7 +45,7 @@ def main() -> None:
         report = evaluate_gain(train, test, train_gan=True, per_class=n, seeds=args.seeds, ratios=tuple(args.ratios),
                                steps=args.steps, gan_steps=args.gan_steps, device="cpu", progress=False,
                                gan_overrides={"g_channels": args.gan_channels, "d_channels": args.gan_channels},
-                               out=args.out / f"per_class_{n}")
+                               filter_confidence=args.filter_confidence, out=args.out / f"per_class_{n}")
         print(f"\n### {n} images per class ({args.seeds} seeds, {(time.perf_counter() - started) / 60:.1f} min)\n")
         print(report.to_markdown())
         for line in report.verdict():

@@ -10,6 +10,9 @@ Also reported: FLOPs per training image (torch.utils.flop_counter, forward and b
 tutorial step), achieved FLOP/s, the share of the device's peak (MFU) when the peak is known
 (``--peak-tflops`` or a known CUDA device), and the sampling rate of ``TrainedGenerator.sample``.
 
+Variants: ``--fit-batch-sizes 512 auto`` also times fit at other batches (still against the tutorial
+at its batch), and ``--compile default reduce-overhead`` times fit under torch.compile modes.
+
 Run: ``python bench/train_throughput.py [--device cpu|cuda] [--steps 100] [--repeats 3]``
 """
 
@@ -26,6 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 import ganaug
+import ganaug.train
 from ganaug.gan import update_ema
 
 # Dense peak TFLOP/s by device name fragment and dtype (vendor figures, without sparsity).
@@ -107,7 +111,7 @@ def flops_per_image(model: str, store: ganaug.ImageStore, batch_size: int, **ove
 
 
 def sampling_rate(model: str, store: ganaug.ImageStore, device: torch.device, n: int, **overrides) -> float:
-    generator = ganaug.fit(store, model, steps=0, device=str(device), progress=False, **overrides)
+    generator = ganaug.fit(store, model, steps=0, device=str(device), progress=False, batch_size=64, **overrides)
     generator.sample(per_class=10, seed=0)  # warm-up
     _sync(device)
     started = time.perf_counter()
@@ -137,7 +141,12 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--models", nargs="+", default=["dcgan", "cdcgan"])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64, help="the tutorial loop's batch (and fit's, to compare)")
+    parser.add_argument("--fit-batch-sizes", nargs="*", default=[], metavar="N|auto",
+                        help="also time fit at these batches ('auto': fit's default on the device)")
+    parser.add_argument("--compile", nargs="*", default=[], metavar="MODE",
+                        help="also time fit with these torch.compile modes (at the last fit batch)")
+    parser.add_argument("--no-tutorial", action="store_true", help="time fit only (ratios are then n/a)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample-images", type=int, default=10000)
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak, for MFU")
@@ -145,36 +154,67 @@ def main() -> None:
     args = parser.parse_args()
 
     device = ganaug.devices.resolve_device(args.device)
-    store = mnist_like(max(4096, args.batch_size * 8))
+    largest = max([args.batch_size, *(int(b) for b in args.fit_batch_sizes if b != "auto"),
+                   ganaug.train.default_batch_size(device)])
+    store = mnist_like(max(4096, largest * 8))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; 28x28, "
-          f"batch {args.batch_size}, {args.steps} steps, median of {args.repeats}")
-    rows = []
+          f"{args.steps} steps, median of {args.repeats}", flush=True)
+    fit_peak = peak_tflops(device, "bf16" if device.type == "cuda" else "fp32", args.peak_tflops)
+    plain_peak = peak_tflops(device, "fp32", args.peak_tflops)
+    rows, samples = [], []
     for model in args.models:
-        tutorial, fitted = [], []
-        for repeat in range(args.repeats):  # alternate, so drifts in machine load hit both alike
-            torch.manual_seed(repeat)
-            gan = ganaug.create_generator(model, num_classes=store.num_classes, image_shape=store.image_shape)
-            tutorial.append(tutorial_loop(gan, store, args.steps, args.batch_size, device))
-            fitted.append(ganaug_fit(model, store, args.steps, args.batch_size, device))
-        flops = flops_per_image(model, store, min(args.batch_size, 64))
-        rate = statistics.median(fitted)
-        peak = peak_tflops(device, "bf16" if device.type == "cuda" else "fp32", args.peak_tflops)
-        row = {"model": model, "tutorial_images_per_s": statistics.median(tutorial), "fit_images_per_s": rate,
-               "ratio": rate / statistics.median(tutorial), "gflops_per_image": flops / 1e9,
-               "achieved_tflops": rate * flops / 1e12,
-               "mfu": rate * flops / 1e12 / peak if peak else None,
-               "sample_images_per_s": sampling_rate(model, store, device, args.sample_images)}
-        rows.append(row)
-    print("| model | tutorial loop img/s | ganaug.fit img/s | ratio | GFLOP/img | achieved TFLOP/s | MFU | sample img/s |")
+        flops = flops_per_image(model, store, 64)
+        variants = [("fit", args.batch_size, "off")]
+        for batch in args.fit_batch_sizes:
+            size = ganaug.train.default_batch_size(device) if batch == "auto" else int(batch)
+            variants.append((f"fit, batch {'auto = ' if batch == 'auto' else ''}{size}", size, "off"))
+        for mode in args.compile:
+            variants.append((f"fit, compile={mode}", variants[-1][1], mode))
+        timings: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+        tutorial: list[float] = []
+        for repeat in range(args.repeats):  # alternate, so drifts in machine load hit all alike
+            if not args.no_tutorial:
+                torch.manual_seed(repeat)
+                gan = ganaug.create_generator(model, num_classes=store.num_classes, image_shape=store.image_shape)
+                tutorial.append(tutorial_loop(gan, store, args.steps, args.batch_size, device))
+            for label, batch, mode in variants:
+                try:
+                    timings[label].append(ganaug_fit(model, store, args.steps, batch, device, compile=mode))
+                except Exception as exc:  # a compile mode that fails here is reported, not fatal
+                    print(f"  {model} {label}: failed: {type(exc).__name__}: {str(exc)[:300]}", flush=True)
+                    timings[label].append(float("nan"))
+        base = statistics.median(tutorial) if tutorial else None
+        if base:
+            rows.append(_row(model, f"tutorial loop, batch {args.batch_size}", args.batch_size, base, base, flops,
+                             plain_peak))
+        for label, batch, _ in variants:
+            rate = statistics.median(timings[label])
+            rows.append(_row(model, label, batch, rate, base, flops, fit_peak))
+        samples.append({"model": model, "sample_images_per_s": sampling_rate(model, store, device, args.sample_images)})
+        for row in rows[-len(variants) - bool(base):]:
+            print(f"  {row}", flush=True)
+    print(f"\n| model | loop | batch | img/s | vs tutorial (batch {args.batch_size}) | GFLOP/img | achieved TFLOP/s "
+          "| MFU |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "n/a"
         mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
-        print(f"| {r['model']} | {r['tutorial_images_per_s']:.0f} | {r['fit_images_per_s']:.0f} | {r['ratio']:.2f}x "
-              f"| {r['gflops_per_image']:.3f} | {r['achieved_tflops']:.3f} | {mfu} | {r['sample_images_per_s']:.0f} |")
+        print(f"| {r['model']} | {r['loop']} | {r['batch']} | {r['images_per_s']:.0f} | {ratio} "
+              f"| {r['gflops_per_image']:.3f} | {r['achieved_tflops']:.3f} | {mfu} |")
+    print("\n| model | TrainedGenerator.sample img/s |\n|---|---|")
+    for s in samples:
+        print(f"| {s['model']} | {s['sample_images_per_s']:.0f} |")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"device": name, "rows": rows}, handle, indent=2)
+            json.dump({"device": name, "rows": rows, "sampling": samples}, handle, indent=2)
+
+
+def _row(model: str, loop: str, batch: int, rate: float, base: float | None, flops: float,
+         peak: float | None) -> dict:
+    return {"model": model, "loop": loop, "batch": batch, "images_per_s": rate,
+            "ratio": rate / base if base else None, "gflops_per_image": flops / 1e9,
+            "achieved_tflops": rate * flops / 1e12, "mfu": rate * flops / 1e12 / peak if peak else None}
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from ganaug.errors import (
     TrainingInterrupted,
     UnknownGeneratorError,
 )
+from ganaug.filters import ConfidenceFilter
 from ganaug.gan import GAN, GANConfig
 from ganaug.hookspecs import hookimpl
 from ganaug.mix import MixedBatchSampler, SyntheticMix
@@ -43,6 +44,7 @@ def __getattr__(name: str):
 __all__ = [
     "GAN",
     "CheckpointError",
+    "ConfidenceFilter",
     "ConfigError",
     "DataError",
     "GANConfig",

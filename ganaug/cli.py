@@ -92,7 +92,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
 @click.argument("data")
 @click.option("--model", default=None, help="Generator family (default cdcgan); see ganaug.list_generators().")
 @click.option("--steps", type=int, default=None, help="Total generator updates (default 2000).")
-@click.option("--batch-size", type=int, default=None, help="Real images per update (default 64).")
+@click.option("--batch-size", type=int, default=None,
+              help="Real images per update (default 64 on the CPU; 512 on CUDA).")
 @click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
 @click.option("--seed", type=int, default=None, help="Random seed (default 0).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<model>).")
@@ -104,6 +105,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
 @click.option("--skip-bad", is_flag=True, default=None, help="Skip unreadable image files with a warning.")
 @click.option("--checkpoint-every", type=int, default=None, help="Steps between checkpoints (default 500).")
 @click.option("--sample-every", type=int, default=None, help="Steps between sample grids (default 500).")
+@click.option("--compile", "compile", default=None,
+              help="torch.compile G and D with this mode: off (default), default, reduce-overhead (CUDA graphs), "
+                   "max-autotune.")
 @click.option("--nproc", type=int, default=None,
               help="Train with N processes on this machine (launches torchrun; DDP, gloo on CPU, NCCL on GPUs).")
 @friendly_errors
@@ -213,6 +217,9 @@ def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int) -
 @click.option("--per-class", type=int, default=None, help="Low-data protocol: N training images per class.")
 @click.option("--imbalance", type=float, default=None, help="Long-tail protocol: largest/smallest class ratio.")
 @click.option("--seeds", type=int, default=5, show_default=True)
+@click.option("--filter-confidence", type=float, default=None,
+              help="Also run every synthetic arm keeping only samples the real+classic classifier gives their "
+                   "class with at least this probability (arms '..., filtered').")
 @click.option("--steps", type=int, default=500, show_default=True, help="Classifier steps, the same in every arm.")
 @click.option("--metric", default="balanced_accuracy", show_default=True,
               type=click.Choice(["balanced_accuracy", "accuracy", "macro_f1"]))

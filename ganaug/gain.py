@@ -9,7 +9,10 @@ then train the same classifier, with the same budget in steps, on each arm:
 * ``real+synthetic@r``: a :class:`~ganaug.mix.SyntheticMix` with synthetic share ``r``;
 * ``real+classic+synthetic@r``: both;
 * ``synthetic-only``: trained on synthetic images alone, tested on real ones (the Classification
-  Accuracy Score).
+  Accuracy Score);
+* with ``filter_confidence``, each synthetic arm again as ``..., filtered``: only synthetic images
+  that the seed's ``real+classic`` classifier (trained on real images only) recognises as their own
+  class with that confidence.
 
 Every arm is scored on the same held-out test set, which never reaches GAN training, model
 selection or early stopping (there is none: budgets are fixed in steps). Results: accuracy, balanced
@@ -41,6 +44,7 @@ from ganaug.augment import classic_preset
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
 from ganaug.errors import ConfigError, DataError
+from ganaug.filters import ConfidenceFilter
 from ganaug.mix import SyntheticMix
 from ganaug.quality import quality_report
 from ganaug.stats import mean_ci, paired_difference
@@ -48,6 +52,7 @@ from ganaug.trained import TrainedGenerator
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 REAL, CLASSIC, SYNTHETIC_ONLY = "real", "real+classic", "synthetic-only"
+FILTERED = ", filtered"
 
 
 @dataclass
@@ -80,6 +85,10 @@ class GainConfig:
     """Options of the generator family for train_gan (e.g. {"g_channels": 32})."""
     synthetic_only: bool = True
     """Include the synthetic-only arm."""
+    filter_confidence: float | None = None
+    """Also run every synthetic arm with its bank filtered (``..., filtered`` arms): the seed's
+    ``real+classic`` classifier must give each synthetic image its own class with at least this
+    probability (:class:`~ganaug.filters.ConfidenceFilter`; rejected images are redrawn)."""
     test_size: float = 0.25
     """Share held out for testing when no test set is given."""
     metric: str = "balanced_accuracy"
@@ -318,12 +327,16 @@ def _sentence(arm: str, baseline: str, what: str, name: str, d: Any) -> str:
     return f"synthetic data ({arm}) did not change {name} measurably against {what}: {100 * d.mean:+.1f} points ({ci})"
 
 
-def _arms(config: GainConfig) -> list[tuple[str, float, bool]]:
-    arms = [(REAL, 0.0, False), (CLASSIC, 0.0, True)]
-    arms += [(f"real+synthetic@{r:g}", r, False) for r in config.ratios]
-    arms += [(f"real+classic+synthetic@{r:g}", r, True) for r in config.ratios]
+def _arms(config: GainConfig) -> list[tuple[str, float, bool, bool]]:
+    """(name, synthetic ratio, classic augmentation, filtered) of every arm, in the order they run."""
+    arms = [(REAL, 0.0, False, False), (CLASSIC, 0.0, True, False)]
+    filtering = (False, True) if config.filter_confidence is not None else (False,)
+    for filtered in filtering:
+        suffix = FILTERED if filtered else ""
+        arms += [(f"real+synthetic@{r:g}{suffix}", r, False, filtered) for r in config.ratios]
+        arms += [(f"real+classic+synthetic@{r:g}{suffix}", r, True, filtered) for r in config.ratios]
     if config.synthetic_only:
-        arms.append((SYNTHETIC_ONLY, 1.0, False))
+        arms.append((SYNTHETIC_ONLY, 1.0, False, False))
     return arms
 
 
@@ -351,6 +364,8 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         raise ConfigError(f"ratios {config.ratios} must each be in (0, 1)")
     if config.metric not in METRICS:
         raise ConfigError(f"metric={config.metric!r}; use one of {METRICS}")
+    if config.filter_confidence is not None and not 0 < config.filter_confidence <= 1:
+        raise ConfigError(f"filter_confidence={config.filter_confidence} must be a probability in (0, 1]")
     if (generator is None) == (not config.train_gan):
         raise ConfigError("pass a trained generator=, or train_gan=True (--train-gan) to train one per seed, not both")
     device = resolve_device(config.device)
@@ -396,17 +411,23 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         assert gen is not None
         real = StoreDataset(subset)
         transform = classic if classic is not None else classic_preset(train_store.image_shape, seed)
-        for name, ratio, with_classic in arms:
+        judge = None
+        for name, ratio, with_classic, filtered in arms:
             bar.set_description(f"gain: {name} (seed {seed})")
+            sample_filter = ConfidenceFilter(judge, config.filter_confidence, device=device) if filtered else None
             mix = SyntheticMix(real, gen, ratio=ratio, seed=seed, synthetic_only=ratio == 1.0,
-                               transform=transform if with_classic else None, labels=real.targets)
+                               transform=transform if with_classic else None, labels=real.targets,
+                               sample_filter=sample_filter)
             model = classifier_factory(num_classes=train_store.num_classes, image_shape=train_store.image_shape,
                                        seed=seed)
             model = train_classifier(model, mix, config, seed, device)
             predictions = predict(model, test_store.images, device).numpy()
             report.runs.append({"arm": name, "seed": seed, "train_size": len(mix), "n_real": mix.n_real,
                                 "n_synthetic": mix.n_synthetic,
-                                "metrics": score(test_labels, predictions, train_store.num_classes)})
+                                "metrics": score(test_labels, predictions, train_store.num_classes),
+                                **({"filter_acceptance": mix.acceptance} if filtered else {})})
+            if name == CLASSIC:
+                judge = model
             if name == REAL:
                 report.quality.append(_quality(model, subset, gen, config, seed, device))
             bar.update(1)

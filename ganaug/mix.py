@@ -21,8 +21,9 @@ sampler or the number of workers. Random transforms are seeded per item for the 
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,12 +234,26 @@ class SyntheticMix(Dataset):
         return_source: items become ``(image, label, is_synthetic)``.
         synthetic_only: allow ``ratio=1`` (no real items; as many synthetic as there were real).
         labels: the real labels, when ``real`` has no ``.targets``/``.labels`` attribute.
+        sample_filter: ``filter(images, labels) -> keep`` (see :mod:`ganaug.filters`, e.g. a
+            :class:`~ganaug.filters.ConfidenceFilter`); rejected bank images are redrawn with new noise.
+        max_draws: draws per bank slot before giving up; a slot still rejected then takes a copy of an
+            accepted image of its class (or, if its class has none, keeps its last draw, with a warning).
     """
 
     def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | None = 0.5,
                  class_policy: str | Mapping[int | str, int] = "match", bank_size: int | None = None,
                  refresh: str | int = "epoch", transform: Any = None, seed: int = 0, return_source: bool = False,
-                 synthetic_only: bool = False, labels: Sequence[int] | None = None) -> None:
+                 synthetic_only: bool = False, labels: Sequence[int] | None = None,
+                 sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 max_draws: int = 10) -> None:
+        if sample_filter is not None and not callable(sample_filter):
+            raise ConfigError(f"sample_filter={sample_filter!r} must be callable: filter(images, labels) -> keep")
+        if not isinstance(max_draws, int) or isinstance(max_draws, bool) or max_draws < 1:
+            raise ConfigError(f"max_draws={max_draws!r} must be a positive integer")
+        self.sample_filter = sample_filter
+        self.max_draws = max_draws
+        self.acceptance: dict[str, float] = {}
+        """Per class: share of draws the filter accepted at the last bank refresh (empty without a filter)."""
         self.real = real
         self.generator = generator
         self.transform = transform
@@ -384,10 +399,52 @@ class SyntheticMix(Dataset):
         else:
             bank_epoch = int(epoch) // int(self.refresh) * int(self.refresh)
         if bank_epoch != int(self._state[1]) and len(self.bank):
-            images = self.generator.sample(labels=self.bank_labels, seed=_item_seed(self.seed, bank_epoch))
-            self.bank.copy_(images)
+            self.bank.copy_(self._draw_bank(bank_epoch))
         self._state[0] = int(epoch)
         self._state[1] = bank_epoch
+
+    def _draw_bank(self, bank_epoch: int) -> torch.Tensor:
+        """The bank of ``bank_epoch``: one draw per slot, then redraws of the slots the filter rejects."""
+        images = self.generator.sample(labels=self.bank_labels, seed=_item_seed(self.seed, bank_epoch))
+        if self.sample_filter is None:
+            return images
+        labels = self.bank_labels
+        keep = self._keep(images, labels)
+        draws = torch.ones(len(labels), dtype=torch.long)
+        for draw in range(1, self.max_draws):
+            todo = torch.nonzero(~keep).flatten()
+            if not len(todo):
+                break
+            retry = self.generator.sample(labels=labels[todo], seed=_item_seed(self.seed, bank_epoch, draw))
+            accepted = self._keep(retry, labels[todo])
+            images[todo[accepted]] = retry[accepted]
+            keep[todo[accepted]] = True
+            draws[todo] += 1
+        k = self.generator.num_classes
+        accepted_per_class = torch.bincount(labels[keep], minlength=k)
+        draws_per_class = torch.bincount(labels, weights=draws.double(), minlength=k)
+        self.acceptance = {name: float(accepted_per_class[c] / draws_per_class[c])
+                           for c, name in enumerate(self.generator.classes) if draws_per_class[c] > 0}
+        hopeless = []
+        for c in torch.unique(labels[~keep]).tolist():
+            pool = torch.nonzero(keep & (labels == c)).flatten()
+            slots = torch.nonzero(~keep & (labels == c)).flatten()
+            if len(pool):  # fill with copies of accepted images of the class, in turn
+                images[slots] = images[pool[torch.arange(len(slots)) % len(pool)]]
+            else:
+                hopeless.append(self.generator.classes[c])
+        if hopeless:
+            warnings.warn(f"the sample filter accepted no image of class(es) {', '.join(map(repr, hopeless))} in "
+                          f"{self.max_draws} draws per slot; their synthetic images are unfiltered. Lower the "
+                          "filter's threshold, or train the generator longer", stacklevel=3)
+        return images
+
+    def _keep(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        keep = torch.as_tensor(self.sample_filter(images, labels)).to("cpu")  # type: ignore[misc]
+        if keep.dtype != torch.bool or keep.shape != labels.shape:
+            raise ConfigError(f"sample_filter returned {keep.dtype} of shape {tuple(keep.shape)}; it must return a "
+                              f"bool tensor of shape ({len(labels)},), True for images to keep")
+        return keep
 
     # -- Dataset protocol ---------------------------------------------------------------------
 

@@ -46,3 +46,23 @@ def test_fast_path_losses_match_plain_path(tiny_store, tmp_path, model):
 
 def test_auto_device_picks_cuda(tiny_store):
     assert ganaug.fit(tiny_store, "test_cdcgan", steps=1, batch_size=16, progress=False).device.type == "cuda"
+
+
+def test_default_gpu_batch_is_512_with_the_family_learning_rates(tiny_store, tmp_path):
+    ganaug.fit(tiny_store, "test_cdcgan", steps=2, device="cuda", out=tmp_path, progress=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    family = ganaug.registry.default_registry().generator("test_cdcgan").make_config()
+    assert saved["train"]["batch_size"] == 512 and saved["model"]["lr_g"] == family.lr_g
+
+
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compiled_training_on_cuda_matches_eager(tiny_store, tmp_path, mode):
+    losses = {}
+    for name in ("off", mode):
+        out = tmp_path / name
+        ganaug.fit(tiny_store, "test_cdcgan", steps=5, batch_size=16, device="cuda", out=out, progress=False,
+                   log_every=1, compile=name)
+        records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+        losses[name] = torch.tensor([[r["loss_d"], r["loss_g"]] for r in records if "loss_d" in r])
+    assert torch.allclose(losses[mode], losses["off"], rtol=0.05, atol=0.05), losses
+    assert ganaug.load(tmp_path / mode, device="cpu").sample(per_class=1).shape[0] == tiny_store.num_classes

@@ -176,3 +176,61 @@ def test_batch_order_is_a_pure_function_of_seed_and_batch(tiny_store):
     assert torch.equal(second.batch_indices(7), first.batch_indices(7))
     big = Trainer(tiny_store, TrainConfig(model="test_cdcgan", batch_size=200), {})
     assert len(big.batch_indices(0)) == 200
+
+
+def test_batch_size_none_means_64_on_the_cpu_with_the_family_learning_rates(tiny_store, tmp_path):
+    fit(tiny_store, "test_cdcgan", steps=1, out=tmp_path, progress=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    family = ganaug.registry.default_registry().generator("test_cdcgan").make_config()
+    assert saved["train"]["batch_size"] == 64
+    assert (saved["model"]["lr_g"], saved["model"]["lr_d"]) == (family.lr_g, family.lr_d)
+
+
+def test_the_default_batch_depends_on_the_device_and_keeps_the_learning_rates(tiny_store, monkeypatch):
+    import ganaug.train as train_module
+
+    assert train_module.default_batch_size(torch.device("cuda")) == 512
+    assert train_module.default_batch_size(torch.device("cpu")) == 64
+    monkeypatch.setattr(train_module, "default_batch_size", lambda device: 256)  # as on a GPU
+    family = ganaug.registry.default_registry().generator("test_cdcgan").make_config()
+    auto = Trainer(tiny_store, TrainConfig(model="test_cdcgan"), {})
+    assert auto.config.batch_size == 256
+    assert (auto.model_config["lr_g"], auto.model_config["lr_d"]) == (family.lr_g, family.lr_d)
+    assert Trainer(tiny_store, TrainConfig(model="test_cdcgan", batch_size=16), {}).config.batch_size == 16
+
+
+def test_resuming_an_auto_batch_run_elsewhere_keeps_its_batch_quietly(tiny_store, tmp_path, monkeypatch):
+    import warnings
+
+    import ganaug.train as train_module
+
+    monkeypatch.setattr(train_module, "default_batch_size", lambda device: 32)  # "the GPU run"
+    fit(tiny_store, "test_cdcgan", steps=2, out=tmp_path, checkpoint_every=1, progress=False)
+    monkeypatch.setattr(train_module, "default_batch_size", lambda device: 64)  # resumed "on the CPU"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(tiny_store, "test_cdcgan", steps=3, out=tmp_path, resume=True, progress=False)
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["batch_size"] == 32
+
+
+def test_unknown_compile_mode_is_refused(tiny_store):
+    with pytest.raises(ConfigError, match="compile='fast' is not a torch.compile mode"):
+        fit(tiny_store, "test_cdcgan", steps=1, compile="fast", **FAST)
+
+
+@pytest.mark.skipif(not (shutil.which("c++") or shutil.which("g++")),
+                    reason="torch.compile on the CPU needs a C++ compiler")
+def test_compiled_training_matches_eager_and_saves_plain_weights(tiny_store, tmp_path):
+    losses = {}
+    for mode in ("off", "default"):
+        out = tmp_path / mode
+        generator = fit(tiny_store, "test_cdcgan", steps=4, out=out, log_every=1, checkpoint_every=2,
+                        compile=mode, **FAST)
+        records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+        losses[mode] = torch.tensor([[r["loss_d"], r["loss_g"]] for r in records if "loss_d" in r])
+        assert not any("_orig_mod" in key for key in generator.gan.state_dict())
+        assert ganaug.load(out / "generator").sample(per_class=1).shape[0] == tiny_store.num_classes
+    assert torch.allclose(losses["default"], losses["off"], rtol=1e-3, atol=1e-4), losses
+    resumed = fit(tiny_store, "test_cdcgan", steps=6, out=tmp_path / "default", resume=True, compile="default",
+                  **FAST)
+    assert resumed.sample(per_class=1).shape[0] == tiny_store.num_classes
