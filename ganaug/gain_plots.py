@@ -21,15 +21,18 @@ def plot_ratio_curve(report: GainReport, path: Path) -> Path:
     summary = report.summary()
     ratios = [0.0] + list(report.config["ratios"])
     fig, ax = plt.subplots(figsize=(6, 4))
-    for start, prefix, label in (("real", "real+synthetic@", "real + synthetic"),
-                                 ("real+classic", "real+classic+synthetic@", "real + classic + synthetic")):
-        arms = [start] + [f"{prefix}{r:g}" for r in report.config["ratios"]]
+    curves = [("real", "real+synthetic@", "", "real + synthetic"),
+              ("real+classic", "real+classic+synthetic@", "", "real + classic + synthetic")]
+    if report.config.get("filter_confidence") is not None:
+        curves += [(start, prefix, ", filtered", f"{label}, filtered") for start, prefix, _, label in curves]
+    for start, prefix, suffix, label in curves:
+        arms = [start] + [f"{prefix}{r:g}{suffix}" for r in report.config["ratios"]]
         stats = [summary[a][metric] for a in arms]
         mean = np.array([s["mean"] for s in stats]) * 100
         low = np.array([s["ci_low"] for s in stats], dtype=float) * 100
         high = np.array([s["ci_high"] for s in stats], dtype=float) * 100
-        (line,) = ax.plot(ratios, mean, marker="o", label=label)
-        if np.isfinite(low).all():
+        (line,) = ax.plot(ratios, mean, marker="o", label=label, linestyle=":" if suffix else "-")
+        if np.isfinite(low).all() and not suffix:  # bands for the unfiltered curves only, to stay readable
             ax.fill_between(ratios, low, high, color=line.get_color(), alpha=0.2)
     if "synthetic-only" in summary:
         ax.axhline(summary["synthetic-only"][metric]["mean"] * 100, color="grey", linestyle="--",
