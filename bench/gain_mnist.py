@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("mnist", type=Path)
     parser.add_argument("--per-class", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0, help="first seed (to add seeds to an earlier run)")
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.25, 0.5])
     parser.add_argument("--steps", type=int, default=300, help="classifier steps per arm")
     parser.add_argument("--gan-steps", type=int, default=1000)
@@ -42,7 +43,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     for n in args.per_class:
         started = time.perf_counter()
-        report = evaluate_gain(train, test, train_gan=True, per_class=n, seeds=args.seeds, ratios=tuple(args.ratios),
+        report = evaluate_gain(train, test, train_gan=True, per_class=n, seeds=args.seeds, seed=args.seed,
+                               ratios=tuple(args.ratios),
                                steps=args.steps, gan_steps=args.gan_steps, device="cpu", progress=False,
                                gan_overrides={"g_channels": args.gan_channels, "d_channels": args.gan_channels},
                                filter_confidence=args.filter_confidence, out=args.out / f"per_class_{n}")
