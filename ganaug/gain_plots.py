@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 def plot_ratio_curve(report: GainReport, path: Path) -> Path:
     """Metric against synthetic share, with and without classic augmentation; 95% CI as bands."""
+    from ganaug.gain import FILTERED
+
     metric = report.config["metric"]
     summary = report.summary()
     ratios = [0.0] + list(report.config["ratios"])
@@ -24,7 +26,7 @@ def plot_ratio_curve(report: GainReport, path: Path) -> Path:
     curves = [("real", "real+synthetic@", "", "real + synthetic"),
               ("real+classic", "real+classic+synthetic@", "", "real + classic + synthetic")]
     if report.config.get("filter_confidence") is not None:
-        curves += [(start, prefix, ", filtered", f"{label}, filtered") for start, prefix, _, label in curves]
+        curves += [(start, prefix, FILTERED, label + FILTERED) for start, prefix, _, label in curves]
     for start, prefix, suffix, label in curves:
         arms = [start] + [f"{prefix}{r:g}{suffix}" for r in report.config["ratios"]]
         stats = [summary[a][metric] for a in arms]

@@ -202,6 +202,7 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self._perm_cache: tuple[int, torch.Tensor] | None = None
         self.dist: distributed.DistContext | None = None
+        self._plain: tuple[torch.nn.Module, torch.nn.Module] | None = None  # G and D before _wrap
 
     @property
     def rank(self) -> int:
@@ -576,9 +577,8 @@ class Trainer:
             self.gan.discriminator = torch.compile(self.gan.discriminator, mode=mode)
 
     def _unwrap(self) -> None:
-        plain = getattr(self, "_plain", None)
-        if plain is not None:
-            self.gan.generator, self.gan.discriminator = plain
+        if self._plain is not None:
+            self.gan.generator, self.gan.discriminator = self._plain
 
     @contextlib.contextmanager
     def _unwrapped(self):

@@ -69,3 +69,11 @@ def npz(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "tiny.npz"
     np.savez(path, x=store.images[:, 0].numpy(), y=store.labels.numpy())
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_generator():
+    """A 2-step test_cdcgan on :func:`make_tiny_store`, shared by the tests that only sample from it."""
+    import ganaug
+
+    return ganaug.fit(make_tiny_store(), "test_cdcgan", steps=2, batch_size=16, progress=False)

@@ -10,7 +10,6 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from torch.utils.data import TensorDataset
 
-import ganaug
 from ganaug import ConfigError, SyntheticMix
 from ganaug.filters import ConfidenceFilter
 from ganaug.gain import evaluate_gain
@@ -23,8 +22,8 @@ def store():
 
 
 @pytest.fixture(scope="module")
-def generator(store):
-    return ganaug.fit(store, "test_cdcgan", steps=2, batch_size=16, progress=False)
+def generator(tiny_generator):
+    return tiny_generator
 
 
 def real40(store):

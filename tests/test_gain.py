@@ -20,8 +20,8 @@ FAST = {"seeds": 2, "steps": 3, "batch_size": 16, "progress": False, "quality_sa
 
 
 @pytest.fixture(scope="module")
-def generator():
-    return ganaug.fit(make_tiny_store(), "test_cdcgan", steps=2, batch_size=16, progress=False)
+def generator(tiny_generator):
+    return tiny_generator
 
 
 def test_mean_ci_by_hand():

@@ -23,8 +23,8 @@ def store():
 
 
 @pytest.fixture(scope="module")
-def generator(store):
-    return ganaug.fit(store, "test_cdcgan", steps=2, batch_size=16, progress=False)
+def generator(tiny_generator):
+    return tiny_generator
 
 
 class FormatDataset(Dataset):
