@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 import ganaug
-from ganaug.diversity import diversity_ratio, per_class_diversity
-from ganaug.registry import default_registry
+from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
+from ganaug.plugins.registry import default_registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 from quality_mnist import predict, train_judge  # noqa: E402

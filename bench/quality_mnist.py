@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import ganaug
-from ganaug.diversity import diversity_ratio, per_class_diversity
+from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
 
 
 def small_cnn() -> nn.Module:

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 import ganaug
 from ganaug.data import load_digits
-from ganaug.diversity import diversity_ratio, per_class_diversity
+from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
 
 VARIANTS = {
     "dcgan (plain conditional GAN)": ("dcgan", {}),

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 import ganaug
-import ganaug.train
+import ganaug.train.config
 from ganaug.gan import update_ema
 
 # Dense peak TFLOP/s by device name fragment and dtype (vendor figures, without sparsity).
@@ -155,7 +155,7 @@ def main() -> None:
 
     device = ganaug.devices.resolve_device(args.device)
     largest = max([args.batch_size, *(int(b) for b in args.fit_batch_sizes if b != "auto"),
-                   ganaug.train.default_batch_size(device)])
+                   ganaug.train.config.default_batch_size(device)])
     store = mnist_like(max(4096, largest * 8))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; 28x28, "
@@ -167,7 +167,7 @@ def main() -> None:
         flops = flops_per_image(model, store, 64)
         variants = [("fit", args.batch_size, "off")]
         for batch in args.fit_batch_sizes:
-            size = ganaug.train.default_batch_size(device) if batch == "auto" else int(batch)
+            size = ganaug.train.config.default_batch_size(device) if batch == "auto" else int(batch)
             variants.append((f"fit, batch {'auto = ' if batch == 'auto' else ''}{size}", size, "off"))
         for mode in args.compile:
             variants.append((f"fit, compile={mode}", variants[-1][1], mode))

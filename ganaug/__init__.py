@@ -21,15 +21,16 @@ from ganaug.errors import (
     TrainingInterrupted,
     UnknownGeneratorError,
 )
-from ganaug.filters import ConfidenceFilter
 from ganaug.gan import GAN, GANConfig
-from ganaug.hookspecs import hookimpl
+from ganaug.generator import TrainedGenerator, load
 from ganaug.mix import MixedBatchSampler, SyntheticMix
-from ganaug.registry import create_generator, list_generators
-from ganaug.train import TrainConfig, fit
-from ganaug.trained import TrainedGenerator, load
+from ganaug.mix.filters import ConfidenceFilter
+from ganaug.plugins.hookspecs import hookimpl
+from ganaug.plugins.registry import create_generator, list_generators
+from ganaug.train.config import TrainConfig
+from ganaug.train.trainer import fit
 
-_LAZY = {"evaluate_gain": "ganaug.gain", "GainConfig": "ganaug.gain", "GainReport": "ganaug.gain"}
+_LAZY = {"evaluate_gain": "ganaug.gain.protocol", "GainConfig": "ganaug.gain.config", "GainReport": "ganaug.gain.report"}
 
 
 def __getattr__(name: str):

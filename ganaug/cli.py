@@ -52,7 +52,7 @@ class PluginCommandsGroup(click.Group):
     def _add_plugin_commands(self) -> None:
         if not self._plugins_added:
             self._plugins_added = True
-            from ganaug.registry import default_registry
+            from ganaug.plugins.registry import default_registry
 
             default_registry().add_commands(self)
 
@@ -118,10 +118,10 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
     x_train, y_train), 'digits' (scikit-learn's bundled 8x8 digits), or module:function returning
     a torch Dataset of (image, label).
     """
-    from ganaug.train import fit
+    from ganaug.train.trainer import fit
 
     if nproc is not None and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        from ganaug.distributed import launch_torchrun
+        from ganaug.train.distributed import launch_torchrun
 
         argv = sys.argv[sys.argv.index("train"):] if "train" in sys.argv else ["train", data]
         argv = [a for i, a in enumerate(argv) if a != "--nproc" and (i == 0 or argv[i - 1] != "--nproc")
@@ -155,7 +155,7 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
 @friendly_errors
 def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str) -> None:
     """Sample a trained generator: RUN is a run folder, a checkpoint or a saved generator."""
-    from ganaug.trained import load
+    from ganaug.generator import load
 
     generator = load(run, device=device)
     images, labels = generator.sample(per_class=per_class, seed=seed, return_labels=True)
@@ -231,7 +231,7 @@ def gain(train_data: str, test_data: str | None, generator_path: Path | None, ra
          **options: Any) -> None:
     """Measure a classifier's gain from synthetic data against real data and classic augmentation."""
     from ganaug.gain import evaluate_gain
-    from ganaug.trained import load
+    from ganaug.generator import load
 
     generator = load(generator_path) if generator_path is not None else None
     try:
@@ -254,7 +254,7 @@ def plugins(as_json: bool) -> None:
     import dataclasses
     import json
 
-    from ganaug.registry import default_registry
+    from ganaug.plugins.registry import default_registry
 
     registry = default_registry()
     main._add_plugin_commands()  # so the listing shows the commands plugins add

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ganaug.data import load_digits
-from ganaug.diversity import diversity_ratio, per_class_diversity
 from ganaug.errors import ConfigError
-from ganaug.train import fit
+from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
+from ganaug.train.trainer import fit
 
 MARKER = ".ganaug-demo"
 

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from ganaug.data import ImageStore
-from ganaug.registry import Registry, build_registry
+from ganaug.plugins.registry import Registry, build_registry
 
 
 def make_tiny_data(image_shape: tuple[int, int, int] = (1, 8, 8), num_classes: int = 3, per_class: int = 8,

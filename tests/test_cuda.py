@@ -51,7 +51,7 @@ def test_auto_device_picks_cuda(tiny_store):
 def test_default_gpu_batch_is_512_with_the_family_learning_rates(tiny_store, tmp_path):
     ganaug.fit(tiny_store, "test_cdcgan", steps=2, device="cuda", out=tmp_path, progress=False)
     saved = json.loads((tmp_path / "config.json").read_text())
-    family = ganaug.registry.default_registry().generator("test_cdcgan").make_config()
+    family = ganaug.plugins.registry.default_registry().generator("test_cdcgan").make_config()
     assert saved["train"]["batch_size"] == 512 and saved["model"]["lr_g"] == family.lr_g
 
 

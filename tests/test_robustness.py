@@ -18,7 +18,8 @@ from PIL import Image
 
 import ganaug
 from ganaug import CheckpointError, DataError, load_data
-from ganaug.checkpoint import checkpoint_dirs, read_folder
+from ganaug.storage import read_folder
+from ganaug.train.checkpoint import checkpoint_dirs
 from tests.conftest import make_tiny_store, write_image_folder
 
 TRAIN = ["--model", "test_cdcgan", "--batch-size", "16", "--seed", "3", "--device", "cpu", "--checkpoint-every", "1",
@@ -178,7 +179,7 @@ def test_npz_with_wrong_dtypes(tmp_path):
 
 
 def test_a_store_that_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
-    import ganaug.data as data_module
+    import ganaug.data.memory as data_module
 
     monkeypatch.setattr(data_module, "available_memory", lambda: 1000)
     with pytest.raises(DataError, match=r"80 images of \(1, 8, 8\) need 5.6 KiB in memory .* only 1000.0 B"):

@@ -11,7 +11,7 @@ import torch
 import ganaug
 from ganaug.testing import make_tiny_data
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "fixtures"
 RUN = DATA / "run_v0_1"
 
 

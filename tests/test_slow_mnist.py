@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.diversity import diversity_ratio, per_class_diversity
+from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
 from tests.conftest import MNIST
 
 pytestmark = [

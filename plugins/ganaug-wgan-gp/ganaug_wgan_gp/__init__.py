@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 import ganaug
-from ganaug.default_plugins.cdcgan import CDCGANGenerator, _layout
+from ganaug.plugins.builtin.cdcgan import CDCGANGenerator, _layout
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,12 @@
+"""Labelled images in, one uint8 :class:`ImageStore` out.
+
+* :mod:`ganaug.data.store`: the :class:`ImageStore` and its invariants;
+* :mod:`ganaug.data.sources`: :func:`load_data`, one adapter per kind of source;
+* :mod:`ganaug.data.pixels`: conversions of one image or a batch to uint8 (C, H, W);
+* :mod:`ganaug.data.memory`: will it fit? (checked before loading).
+"""
+
+from ganaug.data.sources import DataSource, load_data, load_digits
+from ganaug.data.store import ImageStore, validate_store
+
+__all__ = ["DataSource", "ImageStore", "load_data", "load_digits", "validate_store"]

@@ -1,0 +1,363 @@
+"""Turn a user's labelled images into one in-memory uint8 image store.
+
+Every data source ganaug accepts ends up as an :class:`ImageStore`: a uint8 tensor of shape
+(N, C, H, W), int64 labels in 0..K-1 and K class names. Training, sampling checks and the
+diversity score all read that one form, so adding a source means adding one adapter here.
+
+Sources (see :func:`load_data`):
+
+* a map-style torch ``Dataset`` yielding ``(image, label)``; the image a PIL image, a numpy array
+  or a tensor (HW, HWC or CHW; uint8, integer or float);
+* a folder in torchvision ``ImageFolder`` layout (``root/<class>/<image>``);
+* a tuple of numpy arrays ``(x, y)`` or an ``.npz`` file with keys ``x``/``y`` or
+  ``x_train``/``y_train``;
+* ``"digits"``: scikit-learn's bundled 8x8 digits (shipped with scikit-learn, nothing downloaded).
+
+Conversions, documented so nothing is a surprise:
+
+* Float images in [0, 1] are scaled by 255; float images in [-1, 1] (with negatives) are mapped
+  to [0, 255]; float images already in [0, 255] are rounded. NaN or inf is an error.
+* Integer images up to 255 are taken as they are; 16-bit images (max above 255) are scaled by
+  255/65535. Boolean images become 0/255.
+* A fourth (alpha) channel is dropped; PIL palette, CMYK, 1-bit and 16-bit images are converted to
+  L or RGB. ``channels=1`` or ``channels=3`` converts every image to grayscale or RGB.
+* ``image_size=`` resizes every image (bilinear, antialiased) so mixed sizes can be combined.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganaug.data.memory import check_memory
+from ganaug.data.pixels import (
+    SizeArg,
+    _convert_channels_batch,
+    _image_to_chw_uint8,
+    _normalise_size,
+    _resize_batch,
+    _to_uint8,
+    _unify,
+)
+from ganaug.data.store import ImageStore, validate_store
+from ganaug.errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+
+DataSource = Union[str, os.PathLike, tuple, torch.utils.data.Dataset, ImageStore]
+
+
+def load_data(
+    source: DataSource,
+    *,
+    image_size: SizeArg = None,
+    channels: int | None = None,
+    skip_bad: bool = False,
+    classes: Sequence[str] | None = None,
+) -> ImageStore:
+    """Load labelled images from any supported source into an :class:`ImageStore`.
+
+    Args:
+        source: a torch ``Dataset`` of ``(image, label)``, a folder in ``ImageFolder`` layout, an
+            ``.npz`` file, a tuple ``(x, y)`` of arrays, the name ``"digits"``, an
+            ``ImageStore`` (returned as it is, after the checks), or ``"module:function"``
+            naming a function that returns a torch ``Dataset``.
+        image_size: resize every image to this size (an int for square, or ``(H, W)``). Needed
+            when the images have different sizes.
+        channels: convert every image to 1 (grayscale) or 3 (RGB) channels. Needed when the
+            images have different channel counts.
+        skip_bad: skip unreadable or corrupt image files with one warning and a count, instead
+            of stopping at the first.
+        classes: class names, overriding what the source provides.
+
+    Returns:
+        The image store. Raises :class:`DataError` with what to do for every bad input.
+    """
+    if channels not in (None, 1, 3):
+        raise DataError(f"channels={channels!r} is not supported; use 1 (grayscale), 3 (RGB) or None")
+    size = _normalise_size(image_size)
+
+    if isinstance(source, ImageStore):
+        store = source
+        if size is not None or channels is not None:
+            store = ImageStore(_resize_batch(_convert_channels_batch(store.images, channels), size),
+                               store.labels, list(store.classes))
+    elif isinstance(source, tuple):
+        if len(source) != 2:
+            raise DataError(f"a tuple source must be (x, y), got a tuple of {len(source)} items")
+        store = _from_arrays(source[0], source[1], "the (x, y) arrays", size, channels)
+    elif isinstance(source, torch.utils.data.Dataset):
+        store = _from_dataset(source, size, channels)
+    elif isinstance(source, (str, os.PathLike)):
+        store = _from_name_or_path(source, size, channels, skip_bad)
+    else:
+        raise DataError(
+            f"cannot read data from a {type(source).__name__}; pass a torch Dataset, an ImageFolder "
+            "folder, an .npz file, a tuple (x, y) of arrays, or 'digits'"
+        )
+
+    if classes is not None:
+        store = ImageStore(store.images, store.labels, [str(c) for c in classes])
+    validate_store(store)
+    return store
+
+
+def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad) -> ImageStore:
+    text = os.fspath(source)
+    path = Path(text)
+    if not path.exists() and not isinstance(source, Path):
+        from ganaug.plugins.registry import default_registry
+
+        datasets = default_registry().datasets
+        if text in datasets:
+            loaded = datasets[text].factory()
+            if isinstance(loaded, (str, os.PathLike)):
+                raise DataError(f"dataset {text!r} (plugin {datasets[text].owner}) returned a path, not data")
+            return load_data(loaded, image_size=size, channels=channels)
+    if path.is_dir():
+        return _from_folder(path, size, channels, skip_bad)
+    if path.is_file():
+        if path.suffix.lower() == ".npz":
+            return _from_npz(path, size, channels)
+        raise DataError(f"{path}: not a folder or an .npz file; point to an ImageFolder folder or an .npz")
+    if ":" in text and not path.exists() and not text.startswith(("/", ".")):
+        return _from_dataset(_call_factory(text), size, channels)
+    from ganaug.plugins.registry import default_registry
+
+    names = ", ".join(repr(n) for n in sorted(default_registry().datasets))
+    raise DataError(
+        f"{text!r} does not exist; DATA must be a folder in ImageFolder layout, an .npz file, "
+        f"a registered dataset ({names}), or module:function returning a torch Dataset"
+    )
+
+
+def _call_factory(spec: str) -> torch.utils.data.Dataset:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise DataError(f"{spec!r}: cannot import module {module_name!r} ({exc}); is it on PYTHONPATH?") from exc
+    factory = getattr(module, attr, None)
+    if factory is None or not callable(factory):
+        raise DataError(f"{spec!r}: module {module_name!r} has no function {attr!r}")
+    dataset = factory()
+    if not isinstance(dataset, torch.utils.data.Dataset):
+        raise DataError(f"{spec!r} returned a {type(dataset).__name__}, not a torch Dataset")
+    return dataset
+
+
+def load_digits(image_size: SizeArg = None, channels: int | None = None) -> ImageStore:
+    """scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes), as uint8.
+
+    The originals hold values 0..16; they are scaled to 0..255.
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    x = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)
+    store = ImageStore(torch.from_numpy(x).unsqueeze(1), torch.as_tensor(bunch.target, dtype=torch.long),
+                       [str(c) for c in bunch.target_names])
+    return load_data(store, image_size=image_size, channels=channels) if (image_size or channels) else store
+
+
+def _from_npz(path: Path, size, channels) -> ImageStore:
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a readable .npz file (not a zip archive); write it with np.savez")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            for xk, yk in (("x", "y"), ("x_train", "y_train")):
+                if xk in keys and yk in keys:
+                    x, y = archive[xk], archive[yk]
+                    names = archive["classes"] if "classes" in keys else None
+                    break
+            else:
+                raise DataError(
+                    f"{path}: needs keys 'x' and 'y' (or 'x_train' and 'y_train'); found {keys}. "
+                    "Save with np.savez(path, x=images, y=labels)"
+                )
+    except DataError:
+        raise
+    except ValueError as exc:  # object arrays need pickle, which we never load
+        raise DataError(f"{path}: cannot be read without unpickling ({exc}); store plain numeric arrays") from exc
+    except Exception as exc:  # zip errors, truncated files
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
+    store = _from_arrays(x, y, str(path), size, channels)
+    if names is not None:
+        store.classes = [str(n) for n in names.tolist()]
+    return store
+
+
+def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
+    x = np.asarray(x) if not isinstance(x, torch.Tensor) else x.numpy()
+    y = np.asarray(y) if not isinstance(y, torch.Tensor) else y.numpy()
+    if x.dtype == object or y.dtype == object:
+        raise DataError(f"{where}: object arrays are not supported; use numeric arrays")
+    labels = _check_label_array(y, where)
+    if len(x) != len(labels):
+        raise DataError(f"{where}: {len(x)} images but {len(labels)} labels; they must match")
+    if len(x) == 0:
+        raise DataError(f"{where}: the dataset is empty")
+    if x.ndim == 3:
+        x = x[:, None]
+    elif x.ndim == 4:
+        if x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
+            x = x.transpose(0, 3, 1, 2)
+        elif x.shape[1] not in (1, 3, 4):
+            raise DataError(f"{where}: images of shape {x.shape[1:]} have no channel axis of size 1, 3 or 4")
+    else:
+        raise DataError(f"{where}: images must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {x.shape}")
+    check_memory(len(x), (min(x.shape[1], 3), *(size or x.shape[2:])), where)
+    images = torch.from_numpy(np.array(_to_uint8(x, where), copy=True, order="C"))
+    if images.shape[1] == 4:
+        images = images[:, :3]
+    return ImageStore(_resize_batch(_convert_channels_batch(images, channels), size), labels)
+
+
+def _check_label_array(y: np.ndarray, where: str) -> torch.Tensor:
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            first = y[0] if len(y) else None
+            raise DataError(
+                f"{where}: labels must be integers 0..K-1, got dtype {y.dtype} (first label {first!r}); "
+                "map class names to integers first"
+            )
+    if len(y) and y.min() < 0:
+        bad = int(np.argmax(y < 0))
+        raise DataError(f"{where}: label {int(y[bad])} at index {bad} is negative; labels must be 0..K-1")
+    return torch.as_tensor(y.astype(np.int64))
+
+
+def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageStore:
+    try:
+        n = len(dataset)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise DataError(f"{type(dataset).__name__} has no len(); ganaug needs a map-style Dataset") from exc
+    if n == 0:
+        raise DataError(f"{type(dataset).__name__} is empty: there are no images to train on")
+    images: list[torch.Tensor] = []
+    labels: list[int] = []
+    for index in range(n):
+        item = dataset[index]
+        if not isinstance(item, (tuple, list)) or len(item) < 2:
+            raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair")
+        image, label = item[0], item[1]
+        labels.append(_check_label(label, index))
+        images.append(_image_to_chw_uint8(image, f"item {index}", channels))
+        if index == 0:  # predict the store's size from the first image before loading the rest
+            first = images[0]
+            check_memory(n, (first.shape[0], *(size or first.shape[1:])), type(dataset).__name__)
+    images = _unify(images, size, channels, "item")
+    names = getattr(dataset, "classes", None)
+    store = ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long))
+    if isinstance(names, (list, tuple)) and names:
+        store.classes = [str(c) for c in names]
+    return store
+
+
+def _check_label(label: Any, index: int) -> int:
+    if isinstance(label, torch.Tensor):
+        if label.numel() != 1 or label.dtype.is_floating_point or label.dtype == torch.bool:
+            raise DataError(f"label of item {index} is a {label.dtype} tensor {tuple(label.shape)}; use an int")
+        label = label.item()
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise DataError(
+            f"label of item {index} is {label!r} ({type(label).__name__}), not an integer; "
+            "labels must be ints 0..K-1 (map class names to integers)"
+        )
+    if label < 0:
+        raise DataError(f"label of item {index} is {label}, negative; labels must be 0..K-1")
+    return int(label)
+
+
+def _from_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
+    class_dirs = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+    if not class_dirs:
+        raise DataError(f"{root}: no class folders; expected ImageFolder layout {root}/<class>/<image>.png")
+    paths: list[tuple[Path, int]] = []
+    for label, name in enumerate(class_dirs):
+        found = _image_files(root / name)
+        if not found:
+            warnings.warn(f"{root / name}: empty class folder (no image files)", stacklevel=3)
+        paths.extend((p, label) for p in found)
+    if not paths:
+        raise DataError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in any class folder")
+
+    images: list[torch.Tensor] = []
+    labels: list[int] = []
+    bad: list[str] = []
+    _check_folder_memory(root, paths, size, channels)
+    for path, label in paths:
+        try:
+            image = _read_image_file(path)
+        except DataError as exc:
+            if not skip_bad:
+                raise DataError(f"{exc}. Fix or remove the file, or pass skip_bad=True (--skip-bad)") from None
+            bad.append(str(path))
+            continue
+        images.append(_image_to_chw_uint8(image, str(path), channels))
+        labels.append(label)
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s), first: {bad[0]}", stacklevel=3)
+    if not images:
+        raise DataError(f"{root}: none of the {len(paths)} image files could be read")
+    images = _unify(images, size, channels, "file", [str(p) for p, _ in paths if str(p) not in set(bad)])
+    return ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long), class_dirs)
+
+
+def _check_folder_memory(root: Path, paths: list[tuple[Path, int]], size, channels) -> None:
+    """Predict the store's size from the first readable image's header, before decoding everything."""
+    for path, _ in paths[:10]:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                bands = len(image.getbands())
+        except Exception:  # unreadable files are reported by the loading loop itself
+            continue
+        c = channels or min(bands, 3)
+        check_memory(len(paths), (c, *(size or (height, width))), str(root))
+        return
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """Image files under ``folder``, recursively, following symlinks but never looping."""
+    seen: set[str] = set()
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def _read_image_file(path: Path) -> Image.Image:
+    """Open and decode one image file fully, turning every failure into a DataError naming it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return image.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{path}: image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = "empty file" if path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
+        raise DataError(f"{path}: unreadable or corrupt image ({reason})") from None

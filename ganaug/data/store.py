@@ -1,0 +1,86 @@
+"""The one form of training data: uint8 images (N, C, H, W), int64 labels and class names."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from ganaug.errors import DataError
+
+
+@dataclass
+class ImageStore:
+    """Labelled images held in memory as uint8, the one form every ganaug component reads.
+
+    Attributes:
+        images: uint8 tensor of shape (N, C, H, W), values 0..255.
+        labels: int64 tensor of shape (N,), values in 0..K-1.
+        classes: the K class names; ``classes[k]`` names label ``k``.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise DataError(
+                f"ImageStore.images must be a uint8 tensor (N, C, H, W), got {self.images.dtype} "
+                f"{tuple(self.images.shape)}"
+            )
+        if len(self.labels) != len(self.images):
+            raise DataError(f"ImageStore has {len(self.images)} images but {len(self.labels)} labels")
+        if not self.classes:
+            self.classes = [str(k) for k in range(int(self.labels.max()) + 1)] if len(self.labels) else []
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of every image."""
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def class_counts(self) -> list[int]:
+        """Number of images of each class, indexed by label."""
+        return torch.bincount(self.labels, minlength=self.num_classes).tolist()
+
+    def nbytes(self) -> int:
+        return self.images.numel() + self.labels.numel() * 8
+
+    def subset(self, indices: Sequence[int] | torch.Tensor) -> ImageStore:
+        """A store with only the given indices (same classes)."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return ImageStore(self.images[index], self.labels[index], list(self.classes))
+
+
+def validate_store(store: ImageStore) -> None:
+    """Check the invariants every consumer relies on; warn about classes with under 2 images."""
+    if len(store) == 0:
+        raise DataError("the dataset is empty: there are no images to train on")
+    if store.num_classes < 2:
+        raise DataError(
+            f"the dataset has a single class ({store.classes[0]!r} if any); a conditional GAN needs at "
+            "least 2 classes. Add images of another class, or label them differently"
+        )
+    if int(store.labels.min()) < 0 or int(store.labels.max()) >= store.num_classes:
+        bad = int(torch.nonzero((store.labels < 0) | (store.labels >= store.num_classes))[0])
+        raise DataError(
+            f"label {int(store.labels[bad])} at index {bad} is outside 0..{store.num_classes - 1} "
+            f"({store.num_classes} classes); use labels 0..K-1 or pass classes= with K names"
+        )
+    counts = store.class_counts()
+    few = [f"{store.classes[k]!r} ({n})" for k, n in enumerate(counts) if n < 2]
+    if few:
+        warnings.warn(
+            f"class(es) with fewer than 2 images: {', '.join(few)}; the generator cannot learn "
+            "their variety. Add images or drop the class",
+            stacklevel=3,
+        )

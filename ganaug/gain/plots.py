@@ -1,0 +1,67 @@
+"""PNG plots of a gain report: score against synthetic ratio with confidence bands, per-class recall per arm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from ganaug.gain.report import GainReport
+
+
+def plot_ratio_curve(report: GainReport, path: Path) -> Path:
+    """Metric against synthetic share, with and without classic augmentation; 95% CI as bands."""
+    from ganaug.gain.report import FILTERED
+
+    metric = report.config["metric"]
+    summary = report.summary()
+    ratios = [0.0] + list(report.config["ratios"])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    curves = [("real", "real+synthetic@", "", "real + synthetic"),
+              ("real+classic", "real+classic+synthetic@", "", "real + classic + synthetic")]
+    if report.config.get("filter_confidence") is not None:
+        curves += [(start, prefix, FILTERED, label + FILTERED) for start, prefix, _, label in curves]
+    for start, prefix, suffix, label in curves:
+        arms = [start] + [f"{prefix}{r:g}{suffix}" for r in report.config["ratios"]]
+        stats = [summary[a][metric] for a in arms]
+        mean = np.array([s["mean"] for s in stats]) * 100
+        low = np.array([s["ci_low"] for s in stats], dtype=float) * 100
+        high = np.array([s["ci_high"] for s in stats], dtype=float) * 100
+        (line,) = ax.plot(ratios, mean, marker="o", label=label, linestyle=":" if suffix else "-")
+        if np.isfinite(low).all() and not suffix:  # bands for the unfiltered curves only, to stay readable
+            ax.fill_between(ratios, low, high, color=line.get_color(), alpha=0.2)
+    if "synthetic-only" in summary:
+        ax.axhline(summary["synthetic-only"][metric]["mean"] * 100, color="grey", linestyle="--",
+                   label="synthetic only (CAS)")
+    ax.set_xlabel("synthetic share of each epoch")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    ax.set_title(f"{report.config['classifier']}, {report.config['seeds']} seeds, 95% CI")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_per_class_recall(report: GainReport, path: Path) -> Path:
+    """Grouped bars: mean recall of each class under each arm."""
+    recall = report.per_class_recall()
+    classes = report.classes
+    width = 0.8 / max(len(recall), 1)
+    fig, ax = plt.subplots(figsize=(max(6, len(classes) * 0.8), 4))
+    for i, (arm, values) in enumerate(recall.items()):
+        ax.bar(np.arange(len(classes)) + i * width, np.array(values) * 100, width, label=arm)
+    ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, classes)
+    ax.set_ylabel("recall (%)")
+    ax.set_xlabel("class")
+    ax.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

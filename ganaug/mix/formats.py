@@ -1,0 +1,116 @@
+"""The form of the real items (PIL, ndarray or tensor; layout; range), so synthetic ones can match it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from ganaug.errors import DataError
+
+
+@dataclass(frozen=True)
+class ItemFormat:
+    """How the real dataset's images look: PIL, ndarray or tensor, layout, dtype and value range."""
+
+    kind: str  # "pil" | "ndarray" | "tensor"
+    layout: str  # "HW" | "HWC" | "CHW"
+    dtype: Any = None
+    value_range: str = "uint8"  # "uint8" (0..255) | "unit" (0..1) | "symmetric" (-1..1)
+    pil_mode: str = ""
+
+    def render(self, image: torch.Tensor) -> Any:
+        """Convert one uint8 (C, H, W) tensor to this format."""
+        if self.kind == "pil":
+            array = image.permute(1, 2, 0).numpy()
+            pil = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+            return pil.convert(self.pil_mode) if pil.mode != self.pil_mode else pil
+        values: torch.Tensor = image
+        if self.value_range == "unit":
+            values = image.float() / 255.0
+        elif self.value_range == "symmetric":
+            values = image.float() / 127.5 - 1.0
+        if self.layout == "HW":
+            values = values[0]
+        elif self.layout == "HWC":
+            values = values.permute(1, 2, 0)
+        if self.kind == "tensor":
+            return values.to(self.dtype).contiguous()
+        return np.ascontiguousarray(values.numpy()).astype(self.dtype, copy=False)
+
+
+def detect_format(samples: Sequence[Any], image_shape: tuple[int, int, int]) -> ItemFormat:
+    """Infer the real items' image format from a few of them, checking it fits ``image_shape``."""
+    channels, height, width = image_shape
+    first = samples[0]
+    if isinstance(first, Image.Image):
+        mode_channels = len(first.getbands())
+        if first.size != (width, height) or (mode_channels != channels and first.mode not in ("P", "RGBA", "LA")):
+            raise DataError(
+                f"real images are PIL {first.mode} {first.size[0]}x{first.size[1]} (WxH) but the generator makes "
+                f"(C, H, W) = {image_shape}; train the generator on this data (same size and channels)"
+            )
+        return ItemFormat("pil", "HWC", pil_mode=first.mode)
+    if isinstance(first, torch.Tensor):
+        kind, shape, dtype = "tensor", tuple(first.shape), first.dtype
+        is_float = first.is_floating_point()
+    elif isinstance(first, np.ndarray):
+        kind, shape, dtype = "ndarray", first.shape, first.dtype
+        is_float = first.dtype.kind == "f"
+    else:
+        raise DataError(f"real images are {type(first).__name__}; SyntheticMix supports PIL images, arrays and tensors")
+    candidates = {"CHW": (channels, height, width), "HWC": (height, width, channels)}
+    if channels == 1:
+        candidates["HW"] = (height, width)
+    preferred = ("CHW", "HWC", "HW") if kind == "tensor" else ("HWC", "HW", "CHW")
+    layout = next((name for name in preferred if candidates.get(name) == shape), None)
+    if layout is None:
+        raise DataError(
+            f"real images have shape {shape} but the generator makes (C, H, W) = {image_shape}; train the "
+            "generator on this data, or resize the real images to match"
+        )
+    value_range = "uint8"
+    if is_float:
+        low = min(float(s.min()) for s in samples)
+        high = max(float(s.max()) for s in samples)
+        if low >= 0.0 and high <= 1.0:
+            value_range = "unit"
+        elif low >= -1.0 and high <= 1.0:
+            value_range = "symmetric"
+        else:
+            raise DataError(
+                f"real images are floats in {low:.3g}..{high:.3g}, which looks normalised (mean/std); synthetic "
+                "images cannot be made to match. Wrap the dataset without its Normalize step and pass the "
+                "transform to SyntheticMix(transform=...) so it applies to real and synthetic items alike"
+            )
+    return ItemFormat(kind, layout, dtype, value_range)
+
+
+def read_labels(dataset: Dataset) -> list[int]:
+    """The dataset's labels without loading its images, from the usual attributes."""
+    for attribute in ("targets", "labels", "y"):
+        values = getattr(dataset, attribute, None)
+        if values is not None and not callable(values):
+            return [int(v) for v in (values.tolist() if hasattr(values, "tolist") else values)]
+    if isinstance(dataset, torch.utils.data.TensorDataset) and len(dataset.tensors) >= 2:
+        return dataset.tensors[1].tolist()
+    if isinstance(dataset, torch.utils.data.Subset):
+        parent = read_labels(dataset.dataset)
+        return [parent[i] for i in dataset.indices]
+    raise DataError(
+        f"cannot read the labels of {type(dataset).__name__} cheaply (no .targets, .labels or .y attribute); "
+        "pass labels=[...] with one integer label per item"
+    )
+
+
+def _is_albumentations(transform: Any) -> bool:
+    try:
+        import albumentations as A
+    except ImportError:  # pragma: no cover - a declared dependency
+        return False
+    return isinstance(transform, (A.BaseCompose, A.BasicTransform))

@@ -1,0 +1,8 @@
+"""Built-in plugins, registered through the same hooks as third-party ones."""
+
+DEFAULT_PLUGINS = (
+    "ganaug.plugins.builtin.dcgan",
+    "ganaug.plugins.builtin.cdcgan",
+    "ganaug.plugins.builtin.datasets",
+    "ganaug.plugins.builtin.classifiers",
+)

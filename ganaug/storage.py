@@ -1,0 +1,110 @@
+"""Atomic, verifiable folders of safetensors plus JSON; nothing is ever unpickled.
+
+A folder holds one weights file (tensors) and one JSON file (everything else, plus the SHA-256 of
+the weights file). It is written into a hidden temporary folder, each file fsynced, then renamed
+into place, so a kill at any moment leaves either the previous folder or the complete new one. On
+read the checksum is verified. Checkpoints and saved generators are both written this way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ganaug.errors import CheckpointError
+
+WEIGHTS_FILE = "weights.safetensors"
+
+
+META_FILE = "meta.json"
+
+
+UNSAFE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_folder_atomically(target: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                            weights_name: str = WEIGHTS_FILE, meta_name: str = META_FILE) -> Path:
+    """Write ``tensors`` and ``meta`` into ``target`` so that it appears complete or not at all."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{target.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    weights = tmp / weights_name
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(weights))
+    _fsync(weights)
+    meta = {**meta, "sha256": sha256_of(weights)}
+    with open(tmp / meta_name, "w", encoding="utf-8") as handle:
+        json.dump(meta, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    _fsync(tmp)
+    if target.exists():  # move the old one aside atomically, so a kill never leaves half a folder
+        _remove_atomically(target)
+    os.replace(tmp, target)
+    _fsync(target.parent)
+    return target
+
+
+def _remove_atomically(folder: Path) -> None:
+    """Rename ``folder`` to a hidden temporary name (atomic), then delete it.
+
+    A kill during the deletion leaves a ``.tmp-*`` folder that the next run removes, never a
+    half-deleted checkpoint that looks real.
+    """
+    doomed = folder.parent / f".tmp-delete-{folder.name}-{os.getpid()}"
+    os.replace(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
+                meta_name: str = META_FILE) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read and verify a folder written by :func:`write_folder_atomically`."""
+    folder = Path(folder)
+    weights, meta_path = folder / weights_name, folder / meta_name
+    for path in (weights, meta_path):
+        if path.exists() and not path.resolve().is_relative_to(folder.resolve()):
+            raise CheckpointError(f"{path} links outside {folder} (to {path.resolve()}); refusing to read it")
+    if not meta_path.is_file() or not weights.is_file():
+        unsafe = sorted(p.name for p in folder.glob("*") if p.suffix in UNSAFE_SUFFIXES) if folder.is_dir() else []
+        hint = (f" It holds {', '.join(unsafe)}, which may be pickles: ganaug never loads those." if unsafe else "")
+        raise CheckpointError(f"{folder}: missing {meta_name} or {weights_name}; not a ganaug checkpoint.{hint}")
+    try:
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{meta_path}: unreadable JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{meta_path}: expected a JSON object")
+    expected = meta.get("sha256")
+    if expected != sha256_of(weights):
+        raise CheckpointError(f"{weights}: checksum mismatch (file damaged or changed after writing)")
+    try:
+        tensors = load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{weights}: not a valid safetensors file ({exc})") from None
+    return tensors, meta

@@ -1,0 +1,150 @@
+"""The gain protocol: every arm runs, statistics match hand computations, no test image reaches the GAN."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ganaug
+from ganaug.cli import main
+from ganaug.gain import evaluate_gain
+from ganaug.gain.report import REAL
+from ganaug.gain.subsets import draw_subset
+from ganaug.metrics.quality import frechet_distance, prdc
+from ganaug.metrics.stats import mean_ci, paired_difference
+from tests.conftest import make_tiny_store
+
+FAST = {"seeds": 2, "steps": 3, "batch_size": 16, "progress": False, "quality_samples": 6}
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_generator):
+    return tiny_generator
+
+
+def test_mean_ci_by_hand():
+    interval = mean_ci([1.0, 2.0, 3.0])
+    # t_{0.975, 2} = 4.302653; s = 1; half width = 4.302653 / sqrt(3) = 2.484138
+    assert interval.mean == 2.0
+    assert interval.low == pytest.approx(2.0 - 2.484138, abs=1e-5)
+    assert interval.high == pytest.approx(2.0 + 2.484138, abs=1e-5)
+    assert np.isnan(mean_ci([5.0]).low)
+
+
+def test_paired_difference_by_hand():
+    d = paired_difference([1.0, 2.0, 3.0], [0.0, 0.0, 1.0])  # differences 1, 2, 2
+    # mean 5/3, s = 0.57735, t = (5/3) / (0.57735 / sqrt 3) = 5.0 with 2 df: two-sided p = 0.037750
+    assert d.mean == pytest.approx(5 / 3)
+    assert d.high - d.mean == pytest.approx(4.302653 * 0.5773503 / 3 ** 0.5, abs=1e-5)
+    assert d.p_value == pytest.approx(0.037750, abs=1e-5)
+    assert paired_difference([1.0, 2.0], [1.0, 2.0]).p_value == 1.0
+
+
+def test_quality_measures_on_known_sets():
+    torch.manual_seed(0)
+    real = torch.randn(60, 4)
+    assert frechet_distance(real, real) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(real, real + 3.0) == pytest.approx(4 * 9.0, rel=1e-6)  # mean shift only
+    same = prdc(real, real, k=3)
+    assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+    collapsed = prdc(real, real[:1].repeat(60, 1) + 1e-3 * torch.randn(60, 4), k=3)
+    assert collapsed["precision"] == 1.0 and collapsed["recall"] < 0.2 and collapsed["coverage"] < 0.2
+
+
+def test_draw_subset_per_class_and_imbalance():
+    labels = torch.arange(4).repeat_interleave(20)
+    index = draw_subset(labels, 4, per_class=5, imbalance=None, seed=1)
+    assert torch.bincount(labels[index]).tolist() == [5, 5, 5, 5]
+    assert torch.equal(index, draw_subset(labels, 4, per_class=5, imbalance=None, seed=1))
+    assert not torch.equal(index, draw_subset(labels, 4, per_class=5, imbalance=None, seed=2))
+    tail = draw_subset(labels, 4, per_class=None, imbalance=8.0, seed=0)
+    assert torch.bincount(labels[tail]).tolist() == [20, 10, 5, 2]  # 20 * 8^(-k/3), rounded
+
+
+def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
+    store = make_tiny_store()
+    report = ganaug.evaluate_gain(store, generator=generator, ratios=(0.5,), out=tmp_path, **FAST)
+    assert report.arms == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
+                           "synthetic-only"]
+    assert len(report.runs) == 10
+    for run in report.runs:
+        assert set(run["metrics"]) == {"accuracy", "balanced_accuracy", "macro_f1", "per_class_recall"}
+        assert len(run["metrics"]["per_class_recall"]) == 4
+    only = [r for r in report.runs if r["arm"] == "synthetic-only"][0]
+    assert only["n_real"] == 0 and only["n_synthetic"] > 0
+    assert [r["n_synthetic"] for r in report.runs if r["arm"] == REAL] == [0, 0]
+    for name in ("gain.json", "gain.md", "gain_vs_ratio.png", "per_class_recall.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "gain.json").read_text())
+    assert saved["comparisons"]["real+classic+synthetic@0.5"]["vs real+classic"]["balanced_accuracy"]["n"] == 2
+    assert len(saved["verdict"]) == 2 and "classic augmentation" in saved["verdict"][1]
+    again = evaluate_gain(store, generator=generator, ratios=(0.5,), **FAST)
+    assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in report.runs]
+
+
+def test_logreg_classifier_and_custom_factory(generator):
+    store = make_tiny_store()
+    report = evaluate_gain(store, generator=generator, classifier="logreg", ratios=(0.25,), synthetic_only=False,
+                           **FAST)
+    assert report.quality[0]["note"].startswith("scikit-learn")
+
+    def factory(num_classes, image_shape, seed):
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, num_classes))
+
+    report = evaluate_gain(store, generator=generator, classifier_factory=factory, ratios=(0.25,), **FAST)
+    assert len(report.runs) == 2 * 5
+
+
+def test_no_test_image_reaches_gan_training(monkeypatch):
+    # Every image is unique: pixel 0 and 1 encode its index.
+    store = make_tiny_store()
+    store.images[:, 0, 0, 0] = torch.arange(80, dtype=torch.uint8)
+    store.images[:, 0, 0, 1] = 200
+    seen: list[torch.Tensor] = []
+    real_fit = ganaug.train.trainer.fit
+
+    def spy(data, *args, **kwargs):
+        seen.append(data.images[:, 0, 0, 0].clone())
+        return real_fit(data, *args, **kwargs)
+
+    monkeypatch.setattr(ganaug.train.trainer, "fit", spy)
+    report = evaluate_gain(store, train_gan=True, gan_model="test_cdcgan", gan_steps=1, gan_batch_size=8,
+                           per_class=5, test_size=0.25, **FAST)
+    from sklearn.model_selection import train_test_split
+
+    _, test_idx = train_test_split(np.arange(80), test_size=0.25, random_state=0, stratify=store.labels.numpy())
+    test_ids = set(test_idx.tolist())
+    assert len(seen) == 2
+    for ids in seen:
+        assert not test_ids & set(ids.tolist()), "a test image reached GAN training"
+        assert len(ids) == 20  # per_class=5, 4 classes: only what the classifier may see
+    assert report.gan_training_sets and all(len(s) == 20 for s in report.gan_training_sets)
+
+
+def test_bad_options(generator):
+    store = make_tiny_store()
+    with pytest.raises(ganaug.ConfigError, match="not both"):
+        evaluate_gain(store, generator=generator, train_gan=True, **FAST)
+    with pytest.raises(ganaug.ConfigError, match="pass a trained generator"):
+        evaluate_gain(store, **FAST)
+    with pytest.raises(ganaug.ConfigError, match=r"ratios \(1.0,\) must each be in \(0, 1\)"):
+        evaluate_gain(store, generator=generator, ratios=(1.0,), **FAST)
+    with pytest.raises(ganaug.DataError, match="per_class=50"):
+        evaluate_gain(store, generator=generator, per_class=50, **FAST)
+
+
+def test_gain_cli(tmp_path):
+    np.savez(tmp_path / "d.npz", x=make_tiny_store().images[:, 0].numpy(), y=make_tiny_store().labels.numpy())
+    result = CliRunner().invoke(main, ["gain", str(tmp_path / "d.npz"), "--train-gan", "--gan-model", "test_cdcgan",
+                                       "--gan-steps", "1", "--seeds", "2", "--steps", "2", "--ratios", "0.5",
+                                       "--out", str(tmp_path / "g"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "| synthetic-only |" in result.output and "classic augmentation" in result.output
+    assert (tmp_path / "g" / "gain.md").exists()
+    bad = CliRunner().invoke(main, ["gain", str(tmp_path / "d.npz"), "--train-gan", "--ratios", "x"])
+    assert bad.exit_code != 0 and "--ratios" in bad.output

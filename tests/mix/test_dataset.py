@@ -1,0 +1,263 @@
+"""SyntheticMix and MixedBatchSampler: counts under every policy, determinism, formats, sharding, a real loop."""
+
+from __future__ import annotations
+
+import albumentations as A
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+
+import ganaug
+from ganaug import ConfigError, DataError, MixedBatchSampler, SyntheticMix
+from ganaug.mix.policies import allocate_synthetic, synthetic_count
+from tests.conftest import make_tiny_store
+
+
+@pytest.fixture(scope="module")
+def store():
+    return make_tiny_store()
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_generator):
+    return tiny_generator
+
+
+class FormatDataset(Dataset):
+    """The tiny store served as PIL images, HWC arrays, or float tensors in [0, 1]."""
+
+    def __init__(self, store, form, keep=None):
+        self.store, self.form = store, form
+        self.index = list(range(len(store))) if keep is None else keep
+        self.targets = [int(store.labels[i]) for i in self.index]
+        self.classes = store.classes
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, i):
+        image = self.store.images[self.index[i]]
+        if self.form == "pil":
+            image = Image.fromarray(image[0].numpy())
+        elif self.form == "ndarray":
+            image = image.permute(1, 2, 0).numpy()
+        elif self.form == "float":
+            image = image.float() / 255.0
+        return image, self.targets[i]
+
+
+def tensor_dataset(store):
+    return TensorDataset(store.images, store.labels)
+
+
+# -- counts ---------------------------------------------------------------------------------------
+
+counts_strategy = st.lists(st.integers(min_value=0, max_value=60), min_size=2, max_size=8).filter(lambda c: sum(c) > 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=counts_strategy, ratio=st.floats(min_value=0.0, max_value=0.95),
+       policy=st.sampled_from(["match", "uniform", "balance"]))
+def test_synthetic_total_follows_ratio(counts, ratio, policy):
+    per_class = allocate_synthetic(counts, ratio, policy)
+    total = sum(per_class)
+    assert total == synthetic_count(sum(counts), ratio)
+    assert all(c >= 0 for c in per_class)
+    if sum(counts) + total:
+        assert abs(total / (sum(counts) + total) - ratio) <= 0.5 / (sum(counts) + total) / (1 - ratio) + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=counts_strategy, ratio=st.floats(min_value=0.0, max_value=0.95))
+def test_match_follows_real_proportions_and_uniform_is_flat(counts, ratio):
+    total = synthetic_count(sum(counts), ratio)
+    match = allocate_synthetic(counts, ratio, "match")
+    for k, c in enumerate(counts):
+        assert abs(match[k] - total * c / sum(counts)) < 1.0
+    uniform = allocate_synthetic(counts, ratio, "uniform")
+    assert max(uniform) - min(uniform) <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=counts_strategy, ratio=st.one_of(st.none(), st.floats(min_value=0.0, max_value=0.95)))
+def test_balance_levels_the_rare_classes(counts, ratio):
+    per_class = allocate_synthetic(counts, ratio, "balance")
+    totals = [c + s for c, s in zip(counts, per_class)]
+    if ratio is None:
+        assert totals == [max(counts)] * len(counts)
+    else:
+        # water filling: a class only receives images while it is among the lowest
+        lowest_untouched = min((c for c, s in zip(counts, per_class) if s == 0), default=None)
+        receivers = [t for t, s in zip(totals, per_class) if s > 0]
+        if receivers and lowest_untouched is not None:
+            assert max(receivers) <= lowest_untouched + 1
+        assert max(receivers, default=0) - min(receivers, default=0) <= 1
+
+
+def test_mix_counts_and_sources(store, generator):
+    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.2, return_source=True)
+    assert (len(mix), mix.n_real, mix.n_synthetic) == (100, 80, 20)
+    assert sum(1 for i in range(len(mix)) if mix[i][2]) == 20
+    assert mix.class_counts()["a"] == {"real": 20, "synthetic": 5, "total": 25}
+    assert SyntheticMix(tensor_dataset(store), generator, ratio=0).n_synthetic == 0
+
+
+def test_balance_tops_up_an_imbalanced_set(store, generator):
+    keep = [i for i in range(80) if store.labels[i] != 3 or i % 10 == 0]  # class d: 2 images
+    mix = SyntheticMix(FormatDataset(store, "tensor", keep), generator, ratio=None, class_policy="balance")
+    assert {name: c["total"] for name, c in mix.class_counts().items()} == {"a": 20, "b": 20, "c": 20, "d": 20}
+    assert mix.class_counts()["d"]["synthetic"] == 18
+
+
+def test_dict_policy_by_name_and_index(store, generator):
+    mix = SyntheticMix(tensor_dataset(store), generator, class_policy={"b": 3, 3: 2})
+    assert mix.synthetic_labels.tolist() == [1, 1, 1, 3, 3]
+    with pytest.raises(ConfigError, match="unknown class 'zebra'"):
+        SyntheticMix(tensor_dataset(store), generator, class_policy={"zebra": 3})
+
+
+def test_synthetic_only(store, generator):
+    with pytest.raises(ConfigError, match="synthetic_only=True"):
+        SyntheticMix(tensor_dataset(store), generator, ratio=1.0)
+    mix = SyntheticMix(tensor_dataset(store), generator, ratio=1.0, synthetic_only=True)
+    assert (mix.n_real, mix.n_synthetic) == (0, 80)
+
+
+# -- determinism ------------------------------------------------------------------------------
+
+
+def _collect(mix, batch_size, workers):
+    loader = DataLoader(mix, batch_size=batch_size, num_workers=workers, shuffle=False,
+                        persistent_workers=workers > 0)
+    out = {}
+    for epoch in (0, 1):
+        mix.set_epoch(epoch)
+        out[epoch] = torch.cat([images for images, _ in loader])
+    return out
+
+
+def test_items_do_not_depend_on_workers_or_batch_size(store, generator):
+    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.5, seed=3)
+    reference = _collect(mix, 7, 0)
+    for batch_size, workers in ((32, 0), (5, 2)):
+        other = _collect(SyntheticMix(tensor_dataset(store), generator, ratio=0.5, seed=3), batch_size, workers)
+        assert all(torch.equal(reference[e], other[e]) for e in (0, 1))
+    assert not torch.equal(reference[0][80:], reference[1][80:])  # refresh="epoch" draws a new bank
+    assert torch.equal(reference[0][:80], reference[1][:80])  # real items untouched
+
+
+def test_refresh_never_and_bank_size(store, generator):
+    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.5, refresh="never", bank_size=8)
+    first = torch.stack([mix[i][0] for i in range(80, 160)])
+    mix.set_epoch(5)
+    assert torch.equal(first, torch.stack([mix[i][0] for i in range(80, 160)]))
+    assert len(mix.bank) == 8 and len({tuple(x.flatten().tolist()) for x in first}) <= 8
+    labels = [int(mix[i][1]) for i in range(80, 160)]
+    assert sorted(set(labels)) == [0, 1, 2, 3]
+
+
+# -- formats and transforms -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["pil", "ndarray", "tensor", "float"])
+def test_synthetic_items_take_the_real_items_form(store, generator, form):
+    mix = SyntheticMix(FormatDataset(store, form), generator, ratio=0.5)
+    real, synthetic = mix[0][0], mix[len(mix) - 1][0]
+    assert type(real) is type(synthetic)
+    if form == "pil":
+        assert (synthetic.mode, synthetic.size) == (real.mode, real.size)
+    else:
+        assert synthetic.shape == real.shape and synthetic.dtype == real.dtype
+    if form == "float":
+        assert 0.0 <= float(synthetic.min()) and float(synthetic.max()) <= 1.0
+
+
+def test_albumentations_transform_applies_to_both_kinds(store, generator):
+    transform = A.Compose([A.HorizontalFlip(p=1.0)], seed=0)
+    plain = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, seed=1)
+    flipped = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, seed=1, transform=transform)
+    for index in (0, len(plain) - 1):
+        assert np.array_equal(flipped[index][0], plain[index][0][:, ::-1])
+
+
+def test_random_transforms_are_seeded_per_item(store, generator):
+    transform = A.Compose([A.Affine(translate_px=(-2, 2), p=1.0)], seed=0)
+    mix = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, transform=transform)
+    assert np.array_equal(mix[3][0], mix[3][0]) and np.array_equal(mix[90][0], mix[90][0])
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+def test_bad_inputs(store, generator):
+    ds = tensor_dataset(store)
+    with pytest.raises(ConfigError, match=r"ratio=1.5 must be a number in \[0, 1\)"):
+        SyntheticMix(ds, generator, ratio=1.5)
+    with pytest.raises(ConfigError, match="ratio=None needs class_policy='balance'"):
+        SyntheticMix(ds, generator, ratio=None)
+    two_classes = ganaug.ImageStore(store.images[:40], store.labels[:40], ["a", "b"])
+    other = ganaug.fit(two_classes, "test_cdcgan", steps=1, batch_size=8, progress=False)
+    with pytest.raises(DataError, match=r"real label 2 \(item 40\) is outside the generator's classes 0..1"):
+        SyntheticMix(ds, other)
+    wrong_shape = TensorDataset(torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.arange(8) % 4)
+    with pytest.raises(DataError, match=r"shape \(3, 8, 8\) but the generator makes"):
+        SyntheticMix(wrong_shape, generator)
+    normalised = TensorDataset((store.images.float() / 255 - 0.13) / 0.3, store.labels)
+    with pytest.raises(DataError, match="looks normalised"):
+        SyntheticMix(normalised, generator)
+
+    class NoLabels(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return store.images[i], int(store.labels[i])
+
+    with pytest.raises(DataError, match="pass labels="):
+        SyntheticMix(NoLabels(), generator)
+    assert len(SyntheticMix(NoLabels(), generator, labels=[0, 0, 0, 0], ratio=0.5)) == 8
+
+
+# -- batches and sharding -----------------------------------------------------------------------
+
+
+def test_distributed_sampler_partitions_the_mix(store, generator):
+    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.5)
+    shards = [list(DistributedSampler(mix, num_replicas=3, rank=r, shuffle=True, seed=1, drop_last=True))
+              for r in range(3)]
+    seen = [i for shard in shards for i in shard]
+    assert len(seen) == len(set(seen)) == len(mix) // 3 * 3
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_mixed_batch_sampler_exact_share_in_every_batch(store, generator, replicas):
+    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.25)
+    samplers = [MixedBatchSampler(mix, 8, num_replicas=replicas, rank=r, seed=2) for r in range(replicas)]
+    batches = [b for s in samplers for b in s]
+    assert all(sum(i >= mix.n_real for i in b) == 2 and len(b) == 8 for b in batches)
+    flat = [i for b in batches for i in b]
+    assert len(flat) == len(set(flat))
+    assert len(samplers[0]) == len(list(samplers[0]))
+    loader = DataLoader(mix, batch_sampler=samplers[0])
+    assert next(iter(loader))[0].shape == (8, 1, 8, 8)
+
+
+def test_user_training_loop_on_a_mix(store, generator):
+    """What a user does: wrap the dataset, keep the loop."""
+    torch.manual_seed(0)
+    train_set = SyntheticMix(FormatDataset(store, "float"), generator, ratio=0.3)
+    loader = DataLoader(train_set, batch_size=16, shuffle=True)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    losses = []
+    for images, labels in loader:
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert len(losses) == -(-len(train_set) // 16) and all(np.isfinite(losses))
