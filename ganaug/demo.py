@@ -18,6 +18,7 @@ import numpy as np
 from ganaug.data import load_digits
 from ganaug.errors import ConfigError
 from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
+from ganaug.seeds import Stream, derive_seed
 from ganaug.train.trainer import fit
 
 MARKER = ".ganaug-demo"
@@ -56,7 +57,7 @@ def run_demo(out: Path, *, steps: int = 1500, device: str = "auto", seed: int = 
     x_test, y_test = test_store.images.flatten(1).numpy() / 255.0, test_store.labels.numpy()
     judge = LogisticRegression(max_iter=2000).fit(x_train, y_train)
     real_accuracy = judge.score(x_test, y_test)
-    fake, labels = generator.sample(per_class=100, seed=seed + 7, return_labels=True)
+    fake, labels = generator.sample(per_class=100, seed=derive_seed(seed, Stream.DEMO_JUDGE), return_labels=True)
     conditional_accuracy = float(np.mean(judge.predict(fake.flatten(1).numpy() / 255.0) == labels.numpy()))
     ratio = diversity_ratio(per_class_diversity(fake, labels, store.num_classes),
                             per_class_diversity(store.images, store.labels, store.num_classes))

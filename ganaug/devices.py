@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ganaug.errors import ConfigError
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` means CUDA when available, else the CPU; anything else is passed to ``torch.device``."""
@@ -14,7 +16,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         resolved = torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from exc
+        raise ConfigError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} asked for CUDA, but no CUDA device is available; use 'cpu' or 'auto'")
+        raise ConfigError(f"device={device!r} asked for CUDA, but no CUDA device is available; use 'cpu' or 'auto'")
     return resolved

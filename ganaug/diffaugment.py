@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ganaug.errors import ConfigError
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -30,7 +32,7 @@ def diff_augment(x: torch.Tensor, policy: Sequence[str], *, translation_ratio: f
         elif name == "cutout":
             x = _cutout(x, cutout_ratio)
         else:
-            raise ValueError(f"unknown DiffAugment policy {name!r}; choose from {POLICIES}")
+            raise ConfigError(f"unknown DiffAugment policy {name!r}; choose from {POLICIES}")
     return x
 
 

@@ -37,6 +37,17 @@ class UnknownGeneratorError(GanaugError, KeyError):
         return self.message
 
 
+class UnknownNameError(GanaugError, KeyError):
+    """No classifier or data set is registered under the asked name."""
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0])
+
+
+class PluginError(GanaugError, ValueError):
+    """A plugin registered something invalid (a bad name, a duplicate, a class that is not a GAN)."""
+
+
 class CheckpointError(GanaugError):
     """A checkpoint or saved generator is missing, corrupt, or not in ganaug's safe format."""
 

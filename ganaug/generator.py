@@ -17,7 +17,7 @@ from torch import nn
 
 from ganaug import storage
 from ganaug.devices import resolve_device
-from ganaug.errors import CheckpointError, UnknownGeneratorError
+from ganaug.errors import CheckpointError, ConfigError, UnknownGeneratorError
 from ganaug.gan import GAN, to_uint8
 from ganaug.train import checkpoint as ckpt
 
@@ -70,10 +70,10 @@ class TrainedGenerator:
         for value in values:
             if isinstance(value, str):
                 if value not in self.classes:
-                    raise ValueError(f"unknown class {value!r}; classes are {self.classes}")
+                    raise ConfigError(f"unknown class {value!r}; classes are {self.classes}")
                 value = self.classes.index(value)
             if not 0 <= int(value) < self.num_classes:
-                raise ValueError(f"label {value} outside 0..{self.num_classes - 1}")
+                raise ConfigError(f"label {value} outside 0..{self.num_classes - 1}")
             out.append(int(value))
         return torch.tensor(out, dtype=torch.long)
 
@@ -95,11 +95,11 @@ class TrainedGenerator:
             uint8 tensor (N, C, H, W) on the CPU, and the labels when ``return_labels``.
         """
         if labels is not None and per_class is not None:
-            raise ValueError("pass labels= or per_class=, not both")
+            raise ConfigError("pass labels= or per_class=, not both")
         if labels is None:
             count = 1 if per_class is None else int(per_class)
             if count < 0:
-                raise ValueError(f"per_class must be >= 0, got {per_class}")
+                raise ConfigError(f"per_class must be >= 0, got {per_class}")
             label_tensor = torch.arange(self.num_classes).repeat_interleave(count)
         else:
             label_tensor = self._label_tensor(labels)

@@ -16,6 +16,7 @@ from sklearn.metrics import (
 )
 from torch.utils.data import DataLoader
 
+from ganaug.errors import ConfigError
 from ganaug.gain.config import GainConfig
 from ganaug.mix import SyntheticMix
 
@@ -73,7 +74,7 @@ def predict(model: Any, images: torch.Tensor, device: torch.device, features: bo
     """Class predictions (or penultimate features) for uint8 images (N, C, H, W)."""
     if not isinstance(model, torch.nn.Module):
         if features:
-            raise TypeError("scikit-learn classifiers have no feature layer")
+            raise ConfigError("scikit-learn classifiers have no feature layer; use a torch classifier to measure quality")
         return torch.as_tensor(model.predict(images.flatten(1).numpy() / 255.0))
     outputs = []
     for start in range(0, len(images), 1024):

@@ -46,6 +46,7 @@ from ganaug.gain.subsets import StoreDataset, draw_subset
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.quality import quality_report
 from ganaug.mix import ConfidenceFilter, SyntheticMix
+from ganaug.seeds import Stream, derive_seed
 
 
 def _arms(config: GainConfig) -> list[tuple[str, float, bool, bool]]:
@@ -164,7 +165,7 @@ def _quality(model: Any, subset: ImageStore, generator: TrainedGenerator, config
     """Generator quality judged by the classifier trained on the real subset (its features, its predictions)."""
     if not isinstance(model, torch.nn.Module):
         return {"note": "scikit-learn classifier: no feature space; quality not measured"}
-    fake, labels = generator.sample(per_class=config.quality_samples, seed=seed + 10_000, return_labels=True)
+    fake, labels = generator.sample(per_class=config.quality_samples, seed=derive_seed(seed, Stream.QUALITY), return_labels=True)
     result = quality_report(predict(model, subset.images, device, features=True), subset.labels,
                             predict(model, fake, device, features=True), labels, predict(model, fake, device),
                             subset.num_classes)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ganaug.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -52,7 +54,7 @@ def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float 
     """Compare two arms run with the same seeds: CI of the mean difference and the paired t-test."""
     a_, b_ = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a_.shape != b_.shape:
-        raise ValueError(f"paired samples must have the same length, got {len(a_)} and {len(b_)}")
+        raise ConfigError(f"paired samples must have the same length, got {len(a_)} and {len(b_)}")
     diff = a_ - b_
     interval = mean_ci(diff, confidence)
     if len(diff) < 2:

@@ -21,7 +21,6 @@ sampler or the number of workers. Random transforms are seeded per item for the 
 from __future__ import annotations
 
 import warnings
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,10 +38,7 @@ from ganaug.mix.formats import (
     read_labels,
 )
 from ganaug.mix.policies import POLICIES, _largest_remainder, allocate_synthetic
-
-
-def _item_seed(*parts: int) -> int:
-    return zlib.crc32(np.asarray(parts, dtype=np.int64).tobytes()) & 0x7FFFFFFF
+from ganaug.seeds import Stream, derive_seed
 
 
 class SyntheticMix(Dataset):
@@ -234,7 +230,7 @@ class SyntheticMix(Dataset):
 
     def _draw_bank(self, bank_epoch: int) -> torch.Tensor:
         """The bank of ``bank_epoch``: one draw per slot, then redraws of the slots the filter rejects."""
-        images = self.generator.sample(labels=self.bank_labels, seed=_item_seed(self.seed, bank_epoch))
+        images = self.generator.sample(labels=self.bank_labels, seed=derive_seed(self.seed, Stream.HASHED, bank_epoch))
         if self.sample_filter is None:
             return images
         labels = self.bank_labels
@@ -244,7 +240,7 @@ class SyntheticMix(Dataset):
             todo = torch.nonzero(~keep).flatten()
             if not len(todo):
                 break
-            retry = self.generator.sample(labels=labels[todo], seed=_item_seed(self.seed, bank_epoch, draw))
+            retry = self.generator.sample(labels=labels[todo], seed=derive_seed(self.seed, Stream.HASHED, bank_epoch, draw))
             accepted = self._keep(retry, labels[todo])
             images[todo[accepted]] = retry[accepted]
             keep[todo[accepted]] = True
@@ -297,7 +293,7 @@ class SyntheticMix(Dataset):
         return (image, label, synthetic) if self.return_source else (image, label)
 
     def _apply_transform(self, image: Any, index: int) -> Any:
-        seed = _item_seed(self.seed, self.epoch, index, 1)
+        seed = derive_seed(self.seed, Stream.HASHED, self.epoch, index, 1)
         if self._albumentations:
             if isinstance(image, Image.Image):
                 image = np.asarray(image)

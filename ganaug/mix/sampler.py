@@ -8,7 +8,8 @@ import torch
 from torch.utils.data import Sampler
 
 from ganaug.errors import ConfigError
-from ganaug.mix.dataset import SyntheticMix, _item_seed
+from ganaug.mix.dataset import SyntheticMix
+from ganaug.seeds import Stream, derive_seed
 
 
 class MixedBatchSampler(Sampler[list[int]]):
@@ -62,7 +63,7 @@ class MixedBatchSampler(Sampler[list[int]]):
         return self._total_batches() // self.num_replicas
 
     def __iter__(self) -> Iterator[list[int]]:
-        generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch))
+        generator = torch.Generator().manual_seed(derive_seed(self.seed, Stream.HASHED, self.epoch))
         real = torch.randperm(self.mix.n_real, generator=generator) if self.shuffle else torch.arange(self.mix.n_real)
         synthetic = (torch.randperm(self.mix.n_synthetic, generator=generator) if self.shuffle
                      else torch.arange(self.mix.n_synthetic)) + self.mix.n_real
@@ -71,5 +72,5 @@ class MixedBatchSampler(Sampler[list[int]]):
             batch = torch.cat([real[b * r:(b + 1) * r], synthetic[b * s:(b + 1) * s]])
             if self.shuffle:
                 batch = batch[torch.randperm(len(batch), generator=torch.Generator().manual_seed(
-                    _item_seed(self.seed, self.epoch, b)))]
+                    derive_seed(self.seed, Stream.HASHED, self.epoch, b)))]
             yield batch.tolist()

@@ -30,7 +30,12 @@ from typing import Any
 import pluggy
 
 from ganaug._version import __version__
-from ganaug.errors import ConfigError, GanaugError, UnknownGeneratorError
+from ganaug.errors import (
+    ConfigError,
+    PluginError,
+    UnknownGeneratorError,
+    UnknownNameError,
+)
 from ganaug.gan import GAN
 from ganaug.plugins import hookspecs
 from ganaug.plugins.builtin import DEFAULT_PLUGINS
@@ -93,13 +98,6 @@ class PluginFailure:
     error: str
 
 
-class UnknownNameError(GanaugError, KeyError):
-    """No classifier or dataset is registered under the asked name."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 @dataclass
 class Registry:
     """Everything the plugins registered, with who registered it."""
@@ -137,10 +135,10 @@ class Registry:
     def _claim(self, kind: str, owner: str, names: tuple[str, ...]) -> None:
         for candidate in names:
             if not isinstance(candidate, str) or not NAME_PATTERN.match(candidate):
-                raise ValueError(f"plugin {owner!r}: {kind} name {candidate!r} must match {NAME_PATTERN.pattern}")
+                raise PluginError(f"plugin {owner!r}: {kind} name {candidate!r} must match {NAME_PATTERN.pattern}")
             taken_by = self._owner_of(kind, candidate)
             if taken_by is not None:
-                raise ValueError(
+                raise PluginError(
                     f"{kind} name {candidate!r} registered by plugin {owner!r} is already registered "
                     f"by plugin {taken_by!r}; rename one of them"
                 )
@@ -160,7 +158,7 @@ class Registry:
                             description: str = "", defaults: dict | None = None) -> None:
         self._claim("generator", owner, (name, *aliases))
         if not (isinstance(gan_class, type) and issubclass(gan_class, GAN)):
-            raise ValueError(f"plugin {owner!r}: generator {name!r} must be a subclass of ganaug.GAN, got {gan_class!r}")
+            raise PluginError(f"plugin {owner!r}: generator {name!r} must be a subclass of ganaug.GAN, got {gan_class!r}")
         entry = GeneratorEntry(name, gan_class, owner, description, tuple(aliases), dict(defaults or {}))
         entry.make_config()  # validate the defaults now, naming the plugin, not at first use
         self.generators[name] = entry
@@ -172,7 +170,7 @@ class Registry:
                           description: str = "") -> None:
         self._claim(kind, owner, (name,))
         if not callable(factory):
-            raise ValueError(f"plugin {owner!r}: {kind} {name!r} must be callable, got {factory!r}")
+            raise PluginError(f"plugin {owner!r}: {kind} {name!r} must be callable, got {factory!r}")
         table = self.classifiers if kind == "classifier" else self.datasets
         table[name] = FactoryEntry(name, factory, owner, description)
         self._note(owner, kind, name)

@@ -49,6 +49,7 @@ from ganaug.generator import TrainedGenerator
 from ganaug.grid import save_class_grid
 from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
 from ganaug.plugins.registry import create_generator, default_registry
+from ganaug.seeds import Stream, derive_seed
 from ganaug.storage import write_folder_atomically
 from ganaug.train import checkpoint as ckpt
 from ganaug.train import distributed
@@ -132,7 +133,7 @@ class Trainer:
         per_epoch = max(1, n // size)
         epoch, k = divmod(batch_number, per_epoch)
         if self._perm_cache is None or self._perm_cache[0] != epoch:
-            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            generator = torch.Generator().manual_seed(derive_seed(self.config.seed, Stream.BATCH_ORDER, epoch))
             repeats = math.ceil(size / n)
             perm = torch.cat([torch.randperm(n, generator=generator) for _ in range(repeats)])
             self._perm_cache = (epoch, perm.to(self.device))  # one host-to-device copy per epoch
@@ -219,7 +220,7 @@ class Trainer:
             if self.device.type == "cuda" and states.get("cuda"):
                 torch.cuda.set_rng_state(ckpt.decode_bytes(states["cuda"]), self.device)
         else:  # another number of processes: this rank gets a fresh stream, derived from the step
-            torch.manual_seed(self.config.seed + 1_000_003 * self.rank + int(meta["step"]))
+            torch.manual_seed(derive_seed(self.config.seed, Stream.TORCH_RNG, self.rank, int(meta["step"])))
         if meta.get("rng_noise"):
             self.noise.set_state(ckpt.decode_bytes(meta["rng_noise"]).to(self.noise.get_state().device))
         self.step = int(meta["step"])
@@ -296,7 +297,7 @@ class Trainer:
     def _sample_and_score(self, trained: TrainedGenerator, final: bool = False) -> dict[str, Any]:
         """Write the grid and compute per-class diversity against the real images."""
         record: dict[str, Any] = {"step": self.step}
-        fake, labels = trained.sample(per_class=self.config.diversity_samples, seed=self.config.seed + 2,
+        fake, labels = trained.sample(per_class=self.config.diversity_samples, seed=derive_seed(self.config.seed, Stream.DIVERSITY),
                                       return_labels=True)
         ratio = diversity_ratio(per_class_diversity(fake, labels, self.store.num_classes), self.real_diversity)
         finite = [r for r in ratio if r == r]
@@ -311,7 +312,7 @@ class Trainer:
                 f"(diversity ratios {[round(r, 2) for r in ratio]}). Try more data, a larger mode_seeking weight, "
                 "or an earlier checkpoint", stacklevel=2)
         if self.out is not None:
-            grid = trained.sample(per_class=self.config.grid_per_class, seed=self.config.seed + 1)
+            grid = trained.sample(per_class=self.config.grid_per_class, seed=derive_seed(self.config.seed, Stream.GRID))
             name = "grid_final.png" if final else f"grid_{self.step:08d}.png"
             save_class_grid(grid, self.store.num_classes, self.out / "samples" / name)
             if self.writer is not None:
@@ -342,7 +343,7 @@ class Trainer:
         cuda = self.device.type == "cuda"
         rng_devices = [self.device.index or 0] if cuda else []
         with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(self.fast_cuda):
-            torch.manual_seed(self.config.seed + 1_000_003 * self.rank)  # rank 0: the single-process stream
+            torch.manual_seed(derive_seed(self.config.seed, Stream.TORCH_RNG, self.rank))  # rank 0: the single-process stream
             self._prepare_out()
             distributed.barrier(self.dist)
             if self.config.resume:

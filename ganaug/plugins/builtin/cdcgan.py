@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganaug.diffaugment import diff_augment
+from ganaug.errors import ConfigError
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.hookspecs import hookimpl
 
@@ -137,7 +138,7 @@ class CDCGAN(GAN):
         super().__init__(config, num_classes, image_shape)
         channels, height, width = self.image_shape
         if not (MIN_SIZE <= height <= MAX_SIZE and MIN_SIZE <= width <= MAX_SIZE) or channels not in (1, 3):
-            raise ValueError(
+            raise ConfigError(
                 f"cdcgan supports 1 or 3 channels and sizes {MIN_SIZE} to {MAX_SIZE}; got (C, H, W) = "
                 f"{self.image_shape}. Resize with image_size= (--image-size) or convert with channels="
             )

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
+from ganaug.errors import ConfigError
 from ganaug.plugins.hookspecs import hookimpl
 
 
@@ -72,7 +73,7 @@ def small_cnn(num_classes: int, image_shape: tuple[int, int, int], seed: int = 0
 
 def small_resnet(num_classes: int, image_shape: tuple[int, int, int], seed: int = 0) -> nn.Module:
     if min(image_shape[1:]) < 32:
-        raise ValueError(f"small-resnet is meant for images of 32x32 and up, got {image_shape}; use small-cnn")
+        raise ConfigError(f"small-resnet is meant for images of 32x32 and up, got {image_shape}; use small-cnn")
     torch.manual_seed(seed)
     return SmallResNet(num_classes, image_shape)
 
