@@ -184,10 +184,34 @@ def test_albumentations_transform_applies_to_both_kinds(store, generator):
         assert np.array_equal(flipped[index][0], plain[index][0][:, ::-1])
 
 
-def test_random_transforms_are_seeded_per_item(store, generator):
+def test_random_transforms_are_seeded_per_item_and_epoch(store, generator):
+    """A random transform changes items, the same (epoch, index) always gives the same image, and a new
+    epoch draws new transforms; ``refresh="never"`` keeps the bank, so only the transform can differ."""
     transform = A.Compose([A.Affine(translate_px=(-2, 2), p=1.0)], seed=0)
-    mix = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, transform=transform)
-    assert np.array_equal(mix[3][0], mix[3][0]) and np.array_equal(mix[90][0], mix[90][0])
+    plain = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, refresh="never")
+    mix = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, refresh="never", transform=transform)
+    n = len(mix)
+    assert n == len(plain) == 160
+
+    def images(dataset, order):
+        return {i: dataset[i][0] for i in order}
+
+    epoch0 = images(mix, range(n))
+    again = images(mix, reversed(range(n)))  # another order: per-item seeds, not a shared random stream
+    assert all(np.array_equal(epoch0[i], again[i]) for i in range(n))
+
+    untransformed = images(plain, range(n))
+    changed = sum(not np.array_equal(epoch0[i], untransformed[i]) for i in range(n))
+    assert changed >= 0.8 * n, f"the transform changed only {changed} of {n} items"
+
+    mix.set_epoch(1)
+    epoch1 = images(mix, range(n))
+    moved = sum(not np.array_equal(epoch0[i], epoch1[i]) for i in range(n))
+    assert moved >= 0.8 * n, f"only {moved} of {n} items got a new transform at epoch 1"
+    assert all(np.array_equal(epoch1[i], mix[i][0]) for i in (0, 79, 80, n - 1))
+
+    mix.set_epoch(0)
+    assert all(np.array_equal(epoch0[i], mix[i][0]) for i in range(n))
 
 
 # -- bad input --------------------------------------------------------------------------------
