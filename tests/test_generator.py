@@ -55,10 +55,18 @@ def test_save_load_round_trip(trained, tmp_path):
 
 def test_damaged_newest_checkpoint_falls_back(tiny_store, tmp_path):
     fit(tiny_store, "test_cdcgan", steps=4, batch_size=16, out=tmp_path, checkpoint_every=2, progress=False)
-    newest = tmp_path / "checkpoints" / "step_00000004" / "weights.safetensors"
-    newest.write_bytes(newest.read_bytes()[:-10] + b"0123456789")
-    with pytest.warns(UserWarning, match="checksum mismatch"):
-        ganaug.load(tmp_path)
+    older, newest = tmp_path / "checkpoints" / "step_00000002", tmp_path / "checkpoints" / "step_00000004"
+    expected = load(older).sample(per_class=2, seed=3)
+    intact = load(newest).sample(per_class=2, seed=3)
+    assert not torch.equal(expected, intact)  # else falling back would go unnoticed
+
+    weights = newest / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    with pytest.warns(UserWarning, match="checksum mismatch") as caught:
+        loaded = ganaug.load(tmp_path)
+    damaged = [str(w.message) for w in caught if "checksum mismatch" in str(w.message)]
+    assert len(damaged) == 1 and str(newest) in damaged[0] and "step_00000002" not in damaged[0]
+    assert torch.equal(loaded.sample(per_class=2, seed=3), expected)
 
 
 def test_pickles_are_refused_and_never_run(tmp_path):
