@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -27,8 +28,10 @@ SCRIPT = textwrap.dedent('''
     rank = dist.get_rank()
     generator = ganaug.fit(data, model, steps=steps, batch_size=batch, out=out, seed=0, device="cpu",
                            progress=False, checkpoint_every=2, **overrides)
-    state = {k: v.contiguous() for k, v in generator.gan.state_dict().items() if "ema" not in k}
+    state = {k: v.contiguous() for k, v in generator.gan.state_dict().items()}  # EMA included: fit returns it
     save_file(state, os.path.join(out, f"rank{rank}.safetensors"))
+    samples = generator.sample(per_class=2, seed=5)
+    save_file({"samples": samples.contiguous()}, os.path.join(out, f"samples{rank}.safetensors"))
 
     # SyntheticMix under DistributedSampler: each rank its own part of the same mix
     store = ganaug.load_data(data)
@@ -55,16 +58,24 @@ def two_process_run(npz, tmp_path_factory):
     script = folder / "train_ddp.py"
     script.write_text(SCRIPT)
     out = folder / "run"
-    result = torchrun(str(script), str(npz), str(out), "dcgan", "6", "8", json.dumps({"dropout": 0.0}))
+    # test_cdcgan keeps an EMA generator (updated on rank 0 only) and batch norm (per-rank statistics)
+    result = torchrun(str(script), str(npz), str(out), "test_cdcgan", "6", "8", json.dumps({"log_every": 1}))
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 
 
 def test_parameters_are_equal_on_all_ranks(two_process_run):
+    """Every rank returns the same generator: weights, batch-norm statistics and the EMA copy it samples from."""
     rank0, rank1 = (load_file(str(two_process_run / f"rank{r}.safetensors")) for r in (0, 1))
     assert rank0.keys() == rank1.keys()
+    assert any(k.startswith("ema_generator.") for k in rank0), "the run must keep an EMA to compare"
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
+    samples0, samples1 = (load_file(str(two_process_run / f"samples{r}.safetensors"))["samples"] for r in (0, 1))
+    assert torch.equal(samples0, samples1)
+    checkpoint = load_file(str(ganaug.train.checkpoint.checkpoint_dirs(two_process_run)[0] / "weights.safetensors"))
+    for key in rank0:  # and the final checkpoint holds what the ranks returned
+        assert torch.equal(checkpoint[f"gan.{key}"], rank0[key]), key
 
 
 def test_synthetic_mix_is_partitioned_across_ranks(two_process_run):
@@ -74,13 +85,37 @@ def test_synthetic_mix_is_partitioned_across_ranks(two_process_run):
     assert set(parts[0]["indices"]) | set(parts[1]["indices"]) == set(range(parts[0]["length"]))
 
 
-def test_two_process_checkpoint_resumes_in_one_process(two_process_run, npz):
-    meta = json.loads((ganaug.train.checkpoint.checkpoint_dirs(two_process_run)[0] / "meta.json").read_text())
+def _loss_steps(run):
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    return [r["step"] for r in records if "loss_d" in r]
+
+
+def test_two_process_checkpoint_resumes_in_one_process(two_process_run, npz, tmp_path):
+    newest = ganaug.train.checkpoint.checkpoint_dirs(two_process_run)[0]
+    meta = json.loads((newest / "meta.json").read_text())
     assert meta["world_size"] == 2 and len(meta["rng_ranks"]) == 2 and meta["step"] == 6
-    with pytest.warns(UserWarning, match="batch_size=16"):  # the global batch is kept
-        resumed = ganaug.fit(str(npz), "dcgan", steps=8, batch_size=8, out=two_process_run, resume=True,
-                             progress=False, dropout=0.0)
-    assert all(torch.isfinite(p).all() for p in resumed.gan.parameters())
+    assert _loss_steps(two_process_run) == [1, 2, 3, 4, 5, 6]
+    saved = {k[len("gan."):]: v for k, v in load_file(str(newest / "weights.safetensors")).items()
+             if k.startswith("gan.")}
+
+    results = []
+    for copy in ("a", "b"):  # twice from the same 2-process checkpoint, each in a copy of the run folder
+        run = tmp_path / copy
+        shutil.copytree(two_process_run, run)
+        with pytest.warns(UserWarning, match="batch_size=16"):  # the global batch is kept
+            resumed = ganaug.fit(str(npz), "test_cdcgan", steps=8, batch_size=8, out=run, resume=True,
+                                 progress=False, log_every=1)
+        meta = json.loads((ganaug.train.checkpoint.checkpoint_dirs(run)[0] / "meta.json").read_text())
+        assert (meta["step"], meta["world_size"], meta["train_config"]["batch_size"]) == (8, 1, 16)
+        assert _loss_steps(run) == [1, 2, 3, 4, 5, 6, 7, 8]  # continued at step 7, nothing repeated
+        results.append({k: v.clone() for k, v in resumed.gan.state_dict().items()})
+
+    first, second = results
+    assert first.keys() == saved.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+    for part in ("generator.", "discriminator.", "ema_generator."):
+        assert any(not torch.equal(first[k], saved[k]) for k in first if k.startswith(part)), f"{part} did not train"
 
 
 def test_matches_one_process_at_the_same_global_batch(npz, tmp_path):
@@ -93,7 +128,7 @@ def test_matches_one_process_at_the_same_global_batch(npz, tmp_path):
     pytest.importorskip("ganaug_mlp_gan", reason="needs the ganaug-mlp-gan plugin (installed by make)")
     script = tmp_path / "train_ddp.py"
     script.write_text(SCRIPT)
-    overrides = {"hidden": 32}
+    overrides = {"hidden": 32, "ema_decay": 0.9}  # the EMA (kept on rank 0) must agree too
     result = torchrun(str(script), str(npz), str(tmp_path / "ddp"), "mlp-gan", "6", "8", json.dumps(overrides))
     assert result.returncode == 0, result.stderr[-3000:]
     single = ganaug.fit(str(npz), "mlp-gan", steps=6, batch_size=16, seed=0, device="cpu", progress=False, **overrides)
