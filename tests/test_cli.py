@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 import ganaug
 from ganaug.cli import main
@@ -42,9 +47,66 @@ def test_train_then_sample_folder_and_npz(runner, image_folder, tmp_path):
         assert archive["x"].shape == (4, 8, 8) and archive["y"].tolist() == [0, 0, 1, 1]
         assert archive["classes"].tolist() == ["cat", "dog"]
 
+    assert _newest_step(out) == 3
     result = runner.invoke(main, ["train", str(image_folder), "--model", "test_cdcgan", "--steps", "5",
                                   "--out", str(out), "--config", str(config), "--resume"])
     assert result.exit_code == 0, result.output
+    assert _newest_step(out) == 5
+    _assert_report(result.stdout, out, classes=2)
+
+
+def _newest_step(run):
+    newest = ganaug.train.checkpoint.checkpoint_dirs(run)[0]
+    step = json.loads((newest / "meta.json").read_text())["step"]
+    assert newest.name == f"step_{step:08d}"
+    return step
+
+
+def _assert_report(stdout, out, classes):
+    """The four lines `ganaug train` ends with."""
+    lines = stdout.strip().splitlines()[-4:]
+    assert re.fullmatch(rf"trained TrainedGenerator\(model='test_cdcgan', classes={classes}, image_shape=\(1, 8, 8\), "
+                        r"device=cpu\) in \d+ s", lines[0]), lines[0]
+    assert lines[1:] == [f"run folder:  {out}  (log.jsonl, samples/, checkpoints/)",
+                         f"generator:   {out / 'generator'}  (load with ganaug.load)",
+                         f"final grid:  {out / 'samples' / 'grid_final.png'}"]
+
+
+def _losses(run):
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    return [(r["step"], r["loss_d"], r["loss_g"]) for r in records if "loss_d" in r]
+
+
+def test_resume_ends_where_an_uninterrupted_run_does(runner, npz, tmp_path):
+    """6 steps straight, or 3 then --resume to 6: same checkpoint, weights, optimiser states and losses."""
+    config = tmp_path / "train.toml"
+    config.write_text("progress = false\nlog_every = 1\ncheckpoint_every = 2\n")
+    common = [str(npz), "--model", "test_cdcgan", "--batch-size", "8", "--seed", "3", "--device", "cpu",
+              "--config", str(config)]
+    straight, halves = tmp_path / "straight", tmp_path / "halves"
+
+    result = runner.invoke(main, ["train", *common, "--steps", "6", "--out", str(straight)])
+    assert result.exit_code == 0, result.output
+    _assert_report(result.stdout, straight, classes=4)
+    result = runner.invoke(main, ["train", *common, "--steps", "3", "--out", str(halves)])
+    assert result.exit_code == 0, result.output
+    assert _newest_step(halves) == 3
+    assert [step for step, _, _ in _losses(halves)] == [1, 2, 3]
+    result = runner.invoke(main, ["train", *common, "--steps", "6", "--out", str(halves)])
+    assert result.exit_code == 1 and "--resume" in result.output  # a used run folder needs --resume
+    result = runner.invoke(main, ["train", *common, "--steps", "6", "--out", str(halves), "--resume"])
+    assert result.exit_code == 0, result.output
+    _assert_report(result.stdout, halves, classes=4)
+
+    assert _newest_step(straight) == _newest_step(halves) == 6
+    a, b = (load_file(str(ganaug.train.checkpoint.checkpoint_dirs(run)[0] / "weights.safetensors"))
+            for run in (straight, halves))
+    assert a.keys() == b.keys() and any(k.startswith("gan.ema_generator.") for k in a)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert _losses(halves) == _losses(straight) and len(_losses(straight)) == 6
+    expected = ganaug.load(straight).sample(per_class=2, seed=0)
+    assert torch.equal(ganaug.load(halves / "generator").sample(per_class=2, seed=0), expected)
 
 
 @pytest.mark.parametrize(
