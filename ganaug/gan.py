@@ -16,25 +16,28 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ganaug.configs import option, validate
+
 
 @dataclass
 class GANConfig:
-    """Hyper-parameters every family has; families extend it with their own fields."""
+    """Hyper-parameters every family has; families extend it with their own fields.
 
-    z_dim: int = 128
-    """Length of the noise vector fed to the generator."""
-    lr_g: float = 2e-4
-    """Adam learning rate of the generator."""
-    lr_d: float = 2e-4
-    """Adam learning rate of the discriminator."""
-    beta1: float = 0.5
-    """Adam beta1 for both networks."""
-    beta2: float = 0.999
-    """Adam beta2 for both networks."""
-    d_steps: int = 1
-    """Discriminator updates per generator update (5 for WGAN-GP style critics)."""
-    ema_decay: float = 0.0
-    """Decay of the exponential moving average of the generator weights; 0 disables EMA."""
+    Validated on construction (types from the annotations, limits from :func:`~ganaug.configs.option`),
+    for families' subclasses too. Not frozen, so that plugins' plain ``@dataclass`` subclasses work.
+    """
+
+    z_dim: int = option(128, "Length of the noise vector fed to the generator.", minimum=1, maximum=65536)
+    lr_g: float = option(2e-4, "Adam learning rate of the generator.", above=0)
+    lr_d: float = option(2e-4, "Adam learning rate of the discriminator.", above=0)
+    beta1: float = option(0.5, "Adam beta1 for both networks.", minimum=0, maximum=1)
+    beta2: float = option(0.999, "Adam beta2 for both networks.", minimum=0, maximum=1)
+    d_steps: int = option(1, "Discriminator updates per generator update (5 for WGAN-GP style critics).", minimum=1)
+    ema_decay: float = option(0.0, "Decay of the exponential moving average of the generator weights; 0 disables "
+                              "EMA.", minimum=0, maximum=1)
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 class GAN(nn.Module):

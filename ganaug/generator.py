@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -20,6 +20,9 @@ from ganaug.devices import resolve_device
 from ganaug.errors import CheckpointError, ConfigError, UnknownGeneratorError
 from ganaug.gan import GAN, to_uint8
 from ganaug.train import checkpoint as ckpt
+
+if TYPE_CHECKING:
+    from ganaug.plugins.registry import Registry
 
 GENERATOR_WEIGHTS = "generator.safetensors"
 GENERATOR_META = "generator.json"
@@ -133,22 +136,18 @@ class TrainedGenerator:
                 f"image_shape={self.image_shape}, device={self.device})")
 
 
-def build_gan(model: str, model_config: dict[str, Any], num_classes: int, image_shape: Sequence[int],
-              where: Path) -> GAN:
-    """Rebuild a family's GAN from saved metadata, with errors that say what to install."""
-    from ganaug.plugins.registry import create_generator
-
-    try:
-        return create_generator(model, num_classes=num_classes, image_shape=tuple(image_shape), **model_config)
-    except UnknownGeneratorError as exc:
-        raise CheckpointError(f"{where}: saved with generator family {model!r}, which is not installed ({exc})") from None
-
-
-def load(path: str | Path, *, device: str | torch.device = "cpu") -> TrainedGenerator:
+def load(path: str | Path, *, device: str | torch.device = "cpu", registry: Registry | None = None
+         ) -> TrainedGenerator:
     """Load a generator saved by :meth:`TrainedGenerator.save`, a run folder or a checkpoint folder.
 
     Only safetensors and JSON files are read; a pickle or any other file is refused.
+
+    Args:
+        path: a saved generator, a run folder (its newest valid checkpoint) or one checkpoint folder.
+        device: where to put the generator.
+        registry: where the saved family is looked up; the default registry when omitted.
     """
+    
     path = Path(path)
     if path.is_file():
         raise CheckpointError(
@@ -161,30 +160,36 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> TrainedGene
         tensors, meta = storage.read_folder(path, GENERATOR_WEIGHTS, GENERATOR_META)
         if meta.get("format") != GENERATOR_FORMAT:
             raise CheckpointError(f"{path / GENERATOR_META}: not a ganaug generator file")
-        gan = _gan_from_meta(meta, path)
+        missing = [key for key in ("model", "model_config", "classes", "image_shape") if key not in meta]
+        if missing:
+            raise CheckpointError(f"{path / GENERATOR_META}: missing {', '.join(missing)}")
+        gan = build_gan(meta["model"], meta["model_config"], len(meta["classes"]), meta["image_shape"], path, registry)
         _load_state(gan.sampling_generator, tensors, path)
         return TrainedGenerator(gan, meta["model"], meta["classes"]).to(device)
-    if (path / storage.META_FILE).exists():
-        tensors, meta = storage.read_folder(path)
-        found: tuple[Path, dict, dict] | None = (path, tensors, meta)
-    else:
-        found = ckpt.load_latest_checkpoint(path)
-    if found is None:
+    checkpoint = ckpt.read_checkpoint(path) if (path / storage.META_FILE).exists() else ckpt.latest_checkpoint(path)
+    if checkpoint is None:
         raise CheckpointError(
             f"{path}: no {GENERATOR_META}, no checkpoint and no checkpoints/ folder with a valid checkpoint; "
             "pass a folder written by .save(), a run folder of `ganaug train`, or one of its checkpoints"
         )
-    folder, tensors, meta = found
-    gan = _gan_from_meta(meta, folder)
-    _load_state(gan, {k[len("gan."):]: v for k, v in tensors.items() if k.startswith("gan.")}, folder)
-    return TrainedGenerator(gan, meta["model"], meta["classes"]).to(device)
+    gan = build_gan(checkpoint.model, checkpoint.model_config, len(checkpoint.classes), checkpoint.image_shape,
+                    checkpoint.folder, registry)
+    _load_state(gan, checkpoint.gan_state(), checkpoint.folder)
+    return TrainedGenerator(gan, checkpoint.model, checkpoint.classes).to(device)
 
 
-def _gan_from_meta(meta: dict[str, Any], where: Path) -> GAN:
+def build_gan(model: str, model_config: dict[str, Any], num_classes: int, image_shape: Sequence[int],
+              where: Path, registry: Registry | None = None) -> GAN:
+    """Rebuild a family's GAN from saved metadata, with errors that say what to install."""
+    from ganaug.plugins.registry import default_registry
+
     try:
-        return build_gan(meta["model"], meta["model_config"], len(meta["classes"]), meta["image_shape"], where)
-    except KeyError as exc:
-        raise CheckpointError(f"{where}: metadata lacks {exc}") from None
+        entry = (registry or default_registry()).generator(model)
+    except UnknownGeneratorError as exc:
+        raise CheckpointError(f"{where}: saved with generator family {model!r}, which is not installed ({exc})") from None
+    if not isinstance(model_config, dict):
+        raise CheckpointError(f"{where}: model_config must be a JSON object, got {model_config!r}")
+    return entry.build(num_classes=num_classes, image_shape=tuple(image_shape), **model_config)
 
 
 def _load_state(module: nn.Module, tensors: dict[str, torch.Tensor], where: Path) -> None:

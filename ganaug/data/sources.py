@@ -32,7 +32,7 @@ import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import torch
@@ -51,6 +51,9 @@ from ganaug.data.pixels import (
 from ganaug.data.store import ImageStore, validate_store
 from ganaug.errors import DataError
 
+if TYPE_CHECKING:
+    from ganaug.plugins.registry import Registry
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
 DataSource = Union[str, os.PathLike, tuple, torch.utils.data.Dataset, ImageStore]
@@ -63,6 +66,7 @@ def load_data(
     channels: int | None = None,
     skip_bad: bool = False,
     classes: Sequence[str] | None = None,
+    registry: Registry | None = None,
 ) -> ImageStore:
     """Load labelled images from any supported source into an :class:`ImageStore`.
 
@@ -78,6 +82,8 @@ def load_data(
         skip_bad: skip unreadable or corrupt image files with one warning and a count, instead
             of stopping at the first.
         classes: class names, overriding what the source provides.
+        registry: where named data sets (``"digits"``, plugins' ones) are looked up; the default
+            registry when omitted.
 
     Returns:
         The image store. Raises :class:`DataError` with what to do for every bad input.
@@ -98,7 +104,7 @@ def load_data(
     elif isinstance(source, torch.utils.data.Dataset):
         store = _from_dataset(source, size, channels)
     elif isinstance(source, (str, os.PathLike)):
-        store = _from_name_or_path(source, size, channels, skip_bad)
+        store = _from_name_or_path(source, size, channels, skip_bad, registry)
     else:
         raise DataError(
             f"cannot read data from a {type(source).__name__}; pass a torch Dataset, an ImageFolder "
@@ -111,13 +117,11 @@ def load_data(
     return store
 
 
-def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad) -> ImageStore:
+def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, registry: Registry | None) -> ImageStore:
     text = os.fspath(source)
     path = Path(text)
     if not path.exists() and not isinstance(source, Path):
-        from ganaug.plugins.registry import default_registry
-
-        datasets = default_registry().datasets
+        datasets = _datasets(registry)
         if text in datasets:
             loaded = datasets[text].factory()
             if isinstance(loaded, (str, os.PathLike)):
@@ -131,13 +135,20 @@ def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad) -> I
         raise DataError(f"{path}: not a folder or an .npz file; point to an ImageFolder folder or an .npz")
     if ":" in text and not path.exists() and not text.startswith(("/", ".")):
         return _from_dataset(_call_factory(text), size, channels)
-    from ganaug.plugins.registry import default_registry
-
-    names = ", ".join(repr(n) for n in sorted(default_registry().datasets))
+    names = ", ".join(repr(n) for n in sorted(_datasets(registry)))
     raise DataError(
         f"{text!r} does not exist; DATA must be a folder in ImageFolder layout, an .npz file, "
         f"a registered dataset ({names}), or module:function returning a torch Dataset"
     )
+
+
+def _datasets(registry: Registry | None) -> dict:
+    """The registered data sets; the default registry is built only when a name needs looking up."""
+    if registry is None:
+        from ganaug.plugins.registry import default_registry
+
+        registry = default_registry()
+    return registry.datasets
 
 
 def _call_factory(spec: str) -> torch.utils.data.Dataset:

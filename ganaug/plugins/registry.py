@@ -32,6 +32,7 @@ import pluggy
 from ganaug._version import __version__
 from ganaug.errors import (
     ConfigError,
+    GanaugError,
     PluginError,
     UnknownGeneratorError,
     UnknownNameError,
@@ -65,6 +66,17 @@ class GeneratorEntry:
                 f"generator {self.name!r} has no option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
             )
         return cls(**{**self.defaults, **overrides})
+
+    def build(self, *, num_classes: int, image_shape: tuple[int, int, int], **overrides: Any) -> GAN:
+        """An untrained GAN of this family for ``num_classes`` classes of ``image_shape`` images."""
+        config = self.make_config(**overrides)
+        try:
+            return self.gan_class(config, num_classes, tuple(image_shape))
+        except GanaugError:
+            raise
+        except (ValueError, TypeError) as exc:  # a plugin's own check of the shape or options
+            raise ConfigError(f"generator {self.name!r} (plugin {self.owner!r}) cannot be built for {num_classes} "
+                              f"classes of {tuple(image_shape)} images: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -190,8 +202,10 @@ class Registry:
                        key=lambda i: i.plugin_name not in DEFAULT_PLUGINS)
         for impl in impls:
             owner = impl.plugin_name
+            others = [p for p in self.plugin_manager.get_plugins() if p is not impl.plugin]
+            caller = self.plugin_manager.subset_hook_caller(hook, remove_plugins=others)
             try:
-                impl.function(**{argument: make_value(owner)})
+                caller(**{argument: make_value(owner)})
                 if after is not None:
                     after(owner)
             except Exception as exc:
@@ -298,8 +312,8 @@ def create_generator(name: str = "cdcgan", *, num_classes: int, image_shape: tup
     Returns:
         The GAN (generator and discriminator), on the CPU.
     """
-    entry = (registry or default_registry()).generator(name)
-    return entry.gan_class(entry.make_config(**overrides), num_classes, tuple(image_shape))
+    return (registry or default_registry()).generator(name).build(num_classes=num_classes, image_shape=image_shape,
+                                                                  **overrides)
 
 
 def list_generators(pattern: str | None = None, *, registry: Registry | None = None) -> list[str]:

@@ -160,23 +160,13 @@ def test_unwritable_out_and_full_disk_are_refused_before_training(tiny_store, tm
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match="cannot write to the output folder"):
         fit(tiny_store, "test_cdcgan", steps=1, out=blocker / "run", **FAST)
-    import ganaug.train.trainer as train_module
+    import ganaug.train.run_folder as run_folder_module
 
     real_usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(train_module.shutil, "disk_usage", lambda path: real_usage._replace(free=1000))
+    monkeypatch.setattr(run_folder_module.shutil, "disk_usage", lambda path: real_usage._replace(free=1000))
     with pytest.raises(ConfigError, match=r"only 1000.0 B free .*one checkpoint needs about"):
         fit(tiny_store, "test_cdcgan", steps=1, out=tmp_path / "run", **FAST)
     assert not checkpoint_dirs(tmp_path / "run")
-
-
-def test_batch_order_is_a_pure_function_of_seed_and_batch(tiny_store):
-    config = TrainConfig(model="test_cdcgan", batch_size=16, seed=3)
-    first, second = Trainer(tiny_store, config, {}), Trainer(tiny_store, config, {})
-    seen = torch.cat([first.batch_indices(b) for b in range(5)])  # one epoch of 80
-    assert sorted(seen.tolist()) == list(range(80))
-    assert torch.equal(second.batch_indices(7), first.batch_indices(7))
-    big = Trainer(tiny_store, TrainConfig(model="test_cdcgan", batch_size=200), {})
-    assert len(big.batch_indices(0)) == 200
 
 
 def test_batch_size_none_means_64_on_the_cpu_with_the_family_learning_rates(tiny_store, tmp_path):
@@ -215,7 +205,7 @@ def test_resuming_an_auto_batch_run_elsewhere_keeps_its_batch_quietly(tiny_store
 
 
 def test_unknown_compile_mode_is_refused(tiny_store):
-    with pytest.raises(ConfigError, match="compile='fast' is not a torch.compile mode"):
+    with pytest.raises(ConfigError, match="compile='fast' is not one of 'off', 'default'"):
         fit(tiny_store, "test_cdcgan", steps=1, compile="fast", **FAST)
 
 

@@ -1,0 +1,163 @@
+"""Typed configs, validated on construction, one way for all of them.
+
+A config is a dataclass whose fields are declared with :func:`option` (a default, a help text and
+the allowed values). :func:`validate` checks every field against its type annotation and its
+limits, and is called from ``__post_init__``: a config that exists is valid, whether it came from
+Python keywords, a TOML file or CLI flags, and ``dataclasses.replace`` re-checks it. The CLI builds
+its flags, defaults and help from the same fields (:func:`cli_fields`), so nothing is typed twice.
+
+Training and gain configs are frozen. Generator families' configs (:class:`ganaug.GANConfig` and
+plugins' subclasses) are validated the same way but stay mutable, since a plugin's plain
+``@dataclass`` cannot inherit from a frozen one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from ganaug.errors import ConfigError
+
+_MISSING = dataclasses.MISSING
+
+
+def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _MISSING, minimum: float | None = None,
+           maximum: float | None = None, above: float | None = None, choices: tuple | None = None,
+           flag: bool = False) -> Any:
+    """A config field with its help text and limits.
+
+    Args:
+        default: the default value (or ``default_factory`` for mutable ones).
+        help: one or two sentences; the CLI shows them.
+        minimum, maximum: inclusive bounds for numbers (and for each number in a tuple).
+        above: exclusive lower bound (``above=0`` for a positive learning rate).
+        choices: the allowed values.
+        flag: the CLI exposes the field as ``--name-with-dashes``; every field is settable from a
+            ``--config`` file either way.
+    """
+    metadata = {"help": help, "minimum": minimum, "maximum": maximum, "above": above, "choices": choices,
+                "flag": flag}
+    if default_factory is not _MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def validate(config: Any) -> None:
+    """Check every field of ``config`` against its annotation and limits; coerce ints to floats and
+    lists to tuples where the annotation asks. Raises :class:`ConfigError` naming the field."""
+    hints = typing.get_type_hints(type(config))
+    owner = type(config).__name__
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        coerced = _check_type(f"{field.name}={value!r}", value, hints.get(field.name, Any), owner)
+        if coerced is not value:
+            object.__setattr__(config, field.name, coerced)
+        _check_limits(field, coerced, owner)
+
+
+def from_options(cls: type, options: Mapping[str, Any], *, what: str | None = None) -> Any:
+    """``cls(**options)``, refusing unknown keys with the closest valid names."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, names, n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"{what or cls.__name__} has no option(s) {', '.join(hints)}; valid: {', '.join(sorted(names))}")
+    return cls(**options)
+
+
+def cli_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of ``cls`` that the CLI exposes as flags, in declaration order."""
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("flag")]
+
+
+def field_type(cls: type, name: str) -> Any:
+    """The resolved annotation of field ``name`` (``int | None`` and the like)."""
+    return typing.get_type_hints(cls)[name]
+
+
+def base_type(hint: Any) -> Any:
+    """``int`` for ``int | None``; the hint itself otherwise."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if _is_union(hint) and len(args) == 1:
+        return args[0]
+    return hint
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _describe(hint: Any) -> str:
+    if _is_union(hint):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "None"
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(hint)[0])}s"
+    if origin is dict or hint is dict:
+        return "a table (dict)"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(hint, str(hint))
+
+
+def _check_type(where: str, value: Any, hint: Any, owner: str) -> Any:
+    if hint is Any:
+        return value
+    if _is_union(hint):
+        for option_hint in typing.get_args(hint):
+            try:
+                return _check_type(where, value, option_hint, owner)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{owner}: {where} must be {_describe(hint)}")
+    if hint is type(None):
+        if value is None:
+            return value
+    elif hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(hint) is tuple:
+        if isinstance(value, (list, tuple)):
+            item = typing.get_args(hint)[0]
+            return tuple(_check_type(f"{where} (item {i})", v, item, owner) for i, v in enumerate(value))
+    elif typing.get_origin(hint) is dict or hint is dict:
+        if isinstance(value, dict):
+            return value
+    else:
+        return value  # a type this module does not know: the family checks it
+    raise ConfigError(f"{owner}: {where} must be {_describe(hint)}")
+
+
+def _check_limits(field: dataclasses.Field, value: Any, owner: str) -> None:
+    meta = field.metadata
+    if value is None:
+        return
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{owner}: {field.name}={value!r} is not one of {', '.join(map(repr, choices))}")
+    numbers = value if isinstance(value, tuple) else (value,)
+    for number in numbers:
+        if not isinstance(number, (int, float)) or isinstance(number, bool):
+            continue
+        low, high, above = meta.get("minimum"), meta.get("maximum"), meta.get("above")
+        if (low is not None and number < low) or (high is not None and number > high) or (
+                above is not None and number <= above):
+            bounds = [f">= {low:g}" if low is not None else "", f"> {above:g}" if above is not None else "",
+                      f"<= {high:g}" if high is not None else ""]
+            raise ConfigError(f"{owner}: {field.name}={value!r} must be {' and '.join(b for b in bounds if b)}")

@@ -1,0 +1,125 @@
+"""The layout of a run folder, in one place: every path a training run writes or reads.
+
+::
+
+    <run>/config.json                the resolved training and model config
+    <run>/log.jsonl                  one JSON record per line (losses, gradient norms, diversity, events)
+    <run>/samples/grid_<step>.png    one row per class; grid_final.png at the end
+    <run>/checkpoints/step_<N>/      weights.safetensors + meta.json (see ganaug.train.checkpoint)
+    <run>/generator/                 the final generator (generator.safetensors + generator.json)
+    <run>/tensorboard/               TensorBoard events, when tensorboard is installed
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ganaug.data.memory import format_bytes
+from ganaug.errors import ConfigError
+
+
+class RunFolder:
+    """Paths and file-level operations of one run folder.
+
+    Args:
+        path: the run folder (created by :meth:`prepare`).
+    """
+
+    CHECKPOINT_PREFIX = "step_"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    # -- paths --------------------------------------------------------------------------------
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / "log.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    def grid(self, step: int | None = None) -> Path:
+        """The grid of ``step``, or the final grid when ``step`` is None."""
+        return self.samples / ("grid_final.png" if step is None else f"grid_{step:08d}.png")
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    def checkpoint(self, step: int) -> Path:
+        return self.checkpoints / f"{self.CHECKPOINT_PREFIX}{step:08d}"
+
+    @property
+    def generator(self) -> Path:
+        return self.path / "generator"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create the folder, check it is writable, and remove temporary folders of killed writers."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"cannot write to the output folder {self.path} ({exc.strerror or exc}); choose "
+                              "another out= (--out) or fix its permissions") from None
+        for stale in [*self.path.glob(".tmp-*"), *self.checkpoints.glob(".tmp-*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # left by a run killed while writing
+
+    def refuse_overwrite(self, has_checkpoints: bool, resume: bool) -> None:
+        """A fresh run must not mix its checkpoints with an earlier run's."""
+        if has_checkpoints and not resume:
+            raise ConfigError(
+                f"{self.path} already holds checkpoints of an earlier run; pass resume=True (--resume) to continue "
+                "it, or choose another out folder"
+            )
+
+    def check_free_space(self, needed: int) -> None:
+        """Refuse to start when the disk cannot hold ``needed`` more bytes."""
+        free = shutil.disk_usage(self.path).free
+        if free < needed:
+            raise ConfigError(f"only {format_bytes(free)} free on the disk of {self.path}; one checkpoint needs about "
+                              f"{format_bytes(needed)}. Free some space or choose another out= (--out)")
+
+    # -- files --------------------------------------------------------------------------------
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        self.config_file.write_text(json.dumps(config, indent=2))
+
+    def append_log(self, record: dict[str, Any]) -> None:
+        with open(self.log_file, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def truncate_log(self, step: int) -> None:
+        """Drop log lines past ``step`` left by a run that died after its last checkpoint."""
+        if not self.log_file.exists():
+            return
+        kept = []
+        for line in self.log_file.read_text().splitlines():
+            if not line.strip():
+                continue
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    kept.append(line)
+            except ValueError:
+                continue  # a half-written line from a kill
+        self.log_file.write_text("".join(line + "\n" for line in kept))

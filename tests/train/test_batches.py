@@ -1,0 +1,23 @@
+"""Batch order: a pure function of (seed, batch number), sharded over ranks without overlap."""
+
+from __future__ import annotations
+
+import torch
+
+from ganaug.train.batches import BatchOrder
+
+
+def test_batch_order_is_a_pure_function_of_seed_and_batch():
+    first, second = BatchOrder(80, 16, seed=3), BatchOrder(80, 16, seed=3)
+    seen = torch.cat([first.indices(b) for b in range(5)])  # one epoch of 80
+    assert sorted(seen.tolist()) == list(range(80))
+    assert torch.equal(second.indices(7), first.indices(7))
+    assert not torch.equal(BatchOrder(80, 16, seed=4).indices(0), first.indices(0))
+    assert len(BatchOrder(80, 200, seed=0).indices(0)) == 200  # a batch larger than the data repeats it
+
+
+def test_ranks_take_disjoint_slices_of_the_same_global_batch():
+    one = BatchOrder(80, 16, seed=1)
+    ranks = [BatchOrder(80, 8, seed=1, world_size=2, rank=r) for r in (0, 1)]
+    for b in range(6):
+        assert torch.equal(torch.cat([r.indices(b) for r in ranks]), one.indices(b))
