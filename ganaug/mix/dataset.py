@@ -20,25 +20,19 @@ sampler or the number of workers. Random transforms are seeded per item for the 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
-from ganaug.errors import ConfigError, DataError
+from ganaug.errors import DataError
 from ganaug.generator import TrainedGenerator
-from ganaug.mix.formats import (
-    ItemFormat,
-    _is_albumentations,
-    detect_format,
-    read_labels,
-)
-from ganaug.mix.policies import POLICIES, _largest_remainder, allocate_synthetic
-from ganaug.seeds import Stream, derive_seed
+from ganaug.mix.bank import SyntheticBank
+from ganaug.mix.formats import ItemFormat, detect_format, read_labels
+from ganaug.mix.policies import allocate_synthetic, check_ratio, resolve_policy
+from ganaug.mix.transforms import SeededTransform
 
 
 class SyntheticMix(Dataset):
@@ -71,23 +65,10 @@ class SyntheticMix(Dataset):
                  synthetic_only: bool = False, labels: Sequence[int] | None = None,
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10) -> None:
-        if sample_filter is not None and not callable(sample_filter):
-            raise ConfigError(f"sample_filter={sample_filter!r} must be callable: filter(images, labels) -> keep")
-        if not isinstance(max_draws, int) or isinstance(max_draws, bool) or max_draws < 1:
-            raise ConfigError(f"max_draws={max_draws!r} must be a positive integer")
-        self.sample_filter = sample_filter
-        self.max_draws = max_draws
-        self.acceptance: dict[str, float] = {}
-        """Per class: share of draws the filter accepted at the last bank refresh (empty without a filter)."""
-        self.real = real
-        self.generator = generator
-        self.transform = transform
-        self.seed = int(seed)
-        self.return_source = return_source
-        self.synthetic_only = synthetic_only
-        self.ratio = self._check_ratio(ratio, class_policy, synthetic_only)
-        self.refresh = self._check_refresh(refresh)
-        self._albumentations = _is_albumentations(transform)
+        self.real, self.generator, self.transform = real, generator, transform
+        self.seed, self.return_source, self.synthetic_only = int(seed), return_source, synthetic_only
+        self.ratio = check_ratio(ratio, class_policy, synthetic_only)
+        self._seeded_transform = SeededTransform(transform, self.seed) if transform is not None else None
 
         real_labels = list(labels) if labels is not None else read_labels(real)
         if len(real_labels) != len(real):  # type: ignore[arg-type]
@@ -96,43 +77,20 @@ class SyntheticMix(Dataset):
         counts = [0] * generator.num_classes
         for label in real_labels:
             counts[label] += 1
-        policy = self._policy(class_policy)
-        per_class = allocate_synthetic(counts, self.ratio, policy)
+        per_class = allocate_synthetic(counts, self.ratio, resolve_policy(class_policy, generator.classes))
         self.real_class_counts = counts
         self.n_real = 0 if synthetic_only else len(real_labels)
         self.real_labels = real_labels if not synthetic_only else []
         self.synthetic_labels = torch.arange(generator.num_classes).repeat_interleave(torch.tensor(per_class))
         self.n_synthetic = len(self.synthetic_labels)
 
-        self._slots, bank_labels = self._plan_bank(per_class, bank_size)
-        self.bank_labels = bank_labels
-        self.bank = torch.zeros(len(bank_labels), *generator.image_shape, dtype=torch.uint8).share_memory_()
-        self._state = torch.full((2,), -1, dtype=torch.int64).share_memory_()  # [epoch, bank epoch]
+        self._bank = SyntheticBank(generator, per_class, bank_size=bank_size, refresh=refresh, seed=self.seed,
+                                   sample_filter=sample_filter, max_draws=max_draws)
         self.format = self._detect_format() if self.n_real else ItemFormat("tensor", "CHW", torch.uint8)
         self._label_form = self._detect_label_form() if self.n_real else int
         self.set_epoch(0)
 
     # -- set-up checks ------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_ratio(ratio: float | None, class_policy: Any, synthetic_only: bool) -> float | None:
-        if ratio is None:
-            if class_policy != "balance" and not isinstance(class_policy, Mapping):
-                raise ConfigError("ratio=None needs class_policy='balance' (top up rare classes) or a dict policy")
-            return None
-        if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0.0 <= ratio <= 1.0:
-            raise ConfigError(f"ratio={ratio!r} must be a number in [0, 1)")
-        if ratio == 1.0 and not synthetic_only:
-            raise ConfigError("ratio=1 would drop every real item; pass synthetic_only=True if that is what you want")
-        if synthetic_only and ratio != 1.0:
-            raise ConfigError("synthetic_only=True needs ratio=1")
-        return float(ratio)
-
-    @staticmethod
-    def _check_refresh(refresh: str | int) -> str | int:
-        if refresh in ("epoch", "never") or (isinstance(refresh, int) and not isinstance(refresh, bool) and refresh > 0):
-            return refresh
-        raise ConfigError(f"refresh={refresh!r}; use 'epoch', 'never' or a positive number of epochs")
 
     def _check_classes(self, real_labels: Sequence[int]) -> None:
         names = getattr(self.real, "classes", None)
@@ -149,47 +107,8 @@ class SyntheticMix(Dataset):
                 "train the generator on this dataset"
             )
 
-    def _policy(self, class_policy: str | Mapping[int | str, int]) -> str | dict[int, int]:
-        if not isinstance(class_policy, Mapping):
-            if class_policy not in POLICIES:
-                raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
-            return class_policy
-        resolved: dict[int, int] = {}
-        for key, count in class_policy.items():
-            if isinstance(key, str):
-                if key not in self.generator.classes:
-                    raise ConfigError(f"class_policy names unknown class {key!r}; classes are {self.generator.classes}")
-                key = self.generator.classes.index(key)
-            if not 0 <= int(key) < self.generator.num_classes:
-                raise ConfigError(f"class_policy has class index {key} outside 0..{self.generator.num_classes - 1}")
-            if int(count) < 0:
-                raise ConfigError(f"class_policy asks for {count} images of class {key}; counts must be >= 0")
-            resolved[int(key)] = int(count)
-        return resolved
-
-    def _plan_bank(self, per_class: list[int], bank_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Bank slot of every synthetic item, and the label of every bank slot."""
-        total = sum(per_class)
-        if bank_size is None or bank_size >= total:
-            return torch.arange(total), self.synthetic_labels.clone()
-        if bank_size < 1:
-            raise ConfigError(f"bank_size={bank_size} must be >= 1")
-        wanted = [c for c in per_class if c > 0]
-        if bank_size < len(wanted):
-            raise ConfigError(f"bank_size={bank_size} cannot hold one image of each of the {len(wanted)} classes mixed in")
-        sizes = _largest_remainder(bank_size - len(wanted), wanted)
-        bank_per_class, it = [], iter(sizes)
-        for c in per_class:
-            bank_per_class.append(1 + next(it) if c > 0 else 0)
-        slots, offset = [], 0
-        for c, b in zip(per_class, bank_per_class):
-            slots.extend(offset + (r % b) for r in range(c))
-            offset += b
-        labels = torch.arange(len(per_class)).repeat_interleave(torch.tensor(bank_per_class))
-        return torch.tensor(slots, dtype=torch.long), labels
-
     def _detect_format(self) -> ItemFormat:
-        probe = [self._real_image(i) for i in range(min(8, self.n_real))]
+        probe = [self.real[i][0] for i in range(min(8, self.n_real))]
         return detect_format(probe, self.generator.image_shape)
 
     def _detect_label_form(self) -> Any:
@@ -201,15 +120,25 @@ class SyntheticMix(Dataset):
             return type(label)
         return int
 
-    def _real_image(self, index: int) -> Any:
-        item = self.real[index]
-        return item[0]
+    # -- the bank and epochs ------------------------------------------------------------------
 
-    # -- epochs -------------------------------------------------------------------------------
+    @property
+    def bank(self) -> torch.Tensor:
+        """The synthetic images held now, uint8 (bank size, C, H, W), in shared memory."""
+        return self._bank.images
+
+    @property
+    def bank_labels(self) -> torch.Tensor:
+        return self._bank.labels
+
+    @property
+    def acceptance(self) -> dict[str, float]:
+        """Per class: share of draws the sample filter accepted at the last bank refresh (empty without one)."""
+        return self._bank.acceptance
 
     @property
     def epoch(self) -> int:
-        return int(self._state[0])
+        return self._bank.epoch
 
     def set_epoch(self, epoch: int) -> None:
         """Start epoch ``epoch``: refresh the bank in place when the refresh policy says so.
@@ -217,59 +146,7 @@ class SyntheticMix(Dataset):
         Call it before iterating the DataLoader for that epoch (as with ``DistributedSampler``);
         workers, persistent or not, see the new bank through shared memory.
         """
-        if self.refresh == "never":
-            bank_epoch = 0
-        elif self.refresh == "epoch":
-            bank_epoch = int(epoch)
-        else:
-            bank_epoch = int(epoch) // int(self.refresh) * int(self.refresh)
-        if bank_epoch != int(self._state[1]) and len(self.bank):
-            self.bank.copy_(self._draw_bank(bank_epoch))
-        self._state[0] = int(epoch)
-        self._state[1] = bank_epoch
-
-    def _draw_bank(self, bank_epoch: int) -> torch.Tensor:
-        """The bank of ``bank_epoch``: one draw per slot, then redraws of the slots the filter rejects."""
-        images = self.generator.sample(labels=self.bank_labels, seed=derive_seed(self.seed, Stream.HASHED, bank_epoch))
-        if self.sample_filter is None:
-            return images
-        labels = self.bank_labels
-        keep = self._keep(images, labels)
-        draws = torch.ones(len(labels), dtype=torch.long)
-        for draw in range(1, self.max_draws):
-            todo = torch.nonzero(~keep).flatten()
-            if not len(todo):
-                break
-            retry = self.generator.sample(labels=labels[todo], seed=derive_seed(self.seed, Stream.HASHED, bank_epoch, draw))
-            accepted = self._keep(retry, labels[todo])
-            images[todo[accepted]] = retry[accepted]
-            keep[todo[accepted]] = True
-            draws[todo] += 1
-        k = self.generator.num_classes
-        accepted_per_class = torch.bincount(labels[keep], minlength=k)
-        draws_per_class = torch.bincount(labels, weights=draws.double(), minlength=k)
-        self.acceptance = {name: float(accepted_per_class[c] / draws_per_class[c])
-                           for c, name in enumerate(self.generator.classes) if draws_per_class[c] > 0}
-        hopeless = []
-        for c in torch.unique(labels[~keep]).tolist():
-            pool = torch.nonzero(keep & (labels == c)).flatten()
-            slots = torch.nonzero(~keep & (labels == c)).flatten()
-            if len(pool):  # fill with copies of accepted images of the class, in turn
-                images[slots] = images[pool[torch.arange(len(slots)) % len(pool)]]
-            else:
-                hopeless.append(self.generator.classes[c])
-        if hopeless:
-            warnings.warn(f"the sample filter accepted no image of class(es) {', '.join(map(repr, hopeless))} in "
-                          f"{self.max_draws} draws per slot; their synthetic images are unfiltered. Lower the "
-                          "filter's threshold, or train the generator longer", stacklevel=3)
-        return images
-
-    def _keep(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        keep = torch.as_tensor(self.sample_filter(images, labels)).to("cpu")  # type: ignore[misc]
-        if keep.dtype != torch.bool or keep.shape != labels.shape:
-            raise ConfigError(f"sample_filter returned {keep.dtype} of shape {tuple(keep.shape)}; it must return a "
-                              f"bool tensor of shape ({len(labels)},), True for images to keep")
-        return keep
+        self._bank.set_epoch(epoch)
 
     # -- Dataset protocol ---------------------------------------------------------------------
 
@@ -286,24 +163,11 @@ class SyntheticMix(Dataset):
             image, label, synthetic = item[0], item[1], False
         else:
             j = index - self.n_real
-            image = self.format.render(self.bank[self._slots[j]])
+            image = self.format.render(self._bank.image(j))
             label, synthetic = self._label_form(int(self.synthetic_labels[j])), True
-        if self.transform is not None:
-            image = self._apply_transform(image, index)
+        if self._seeded_transform is not None:
+            image = self._seeded_transform(image, self.epoch, index)
         return (image, label, synthetic) if self.return_source else (image, label)
-
-    def _apply_transform(self, image: Any, index: int) -> Any:
-        seed = derive_seed(self.seed, Stream.HASHED, self.epoch, index, 1)
-        if self._albumentations:
-            if isinstance(image, Image.Image):
-                image = np.asarray(image)
-            elif isinstance(image, torch.Tensor):
-                image = image.permute(1, 2, 0).numpy() if image.ndim == 3 else image.numpy()
-            self.transform.set_random_seed(seed)
-            return self.transform(image=image)["image"]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return self.transform(image)
 
     # -- what is inside -----------------------------------------------------------------------
 

@@ -106,11 +106,3 @@ def read_labels(dataset: Dataset) -> list[int]:
         f"cannot read the labels of {type(dataset).__name__} cheaply (no .targets, .labels or .y attribute); "
         "pass labels=[...] with one integer label per item"
     )
-
-
-def _is_albumentations(transform: Any) -> bool:
-    try:
-        import albumentations as A
-    except ImportError:  # pragma: no cover - a declared dependency
-        return False
-    return isinstance(transform, (A.BaseCompose, A.BasicTransform))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ganaug.errors import ConfigError
 
@@ -68,3 +69,38 @@ def allocate_synthetic(real_counts: Sequence[int], ratio: float | None, class_po
     if class_policy == "balance":
         return _water_fill(total, real_counts)
     raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
+
+
+def check_ratio(ratio: float | None, class_policy: Any, synthetic_only: bool) -> float | None:
+    """The synthetic share, checked against the policy: None only for "balance" or a dict."""
+    if ratio is None:
+        if class_policy != "balance" and not isinstance(class_policy, Mapping):
+            raise ConfigError("ratio=None needs class_policy='balance' (top up rare classes) or a dict policy")
+        return None
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0.0 <= ratio <= 1.0:
+        raise ConfigError(f"ratio={ratio!r} must be a number in [0, 1)")
+    if ratio == 1.0 and not synthetic_only:
+        raise ConfigError("ratio=1 would drop every real item; pass synthetic_only=True if that is what you want")
+    if synthetic_only and ratio != 1.0:
+        raise ConfigError("synthetic_only=True needs ratio=1")
+    return float(ratio)
+
+
+def resolve_policy(class_policy: str | Mapping[int | str, int], classes: Sequence[str]) -> str | dict[int, int]:
+    """A policy name, checked; or a dict policy with class names turned into indices and counts checked."""
+    if not isinstance(class_policy, Mapping):
+        if class_policy not in POLICIES:
+            raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
+        return class_policy
+    resolved: dict[int, int] = {}
+    for key, count in class_policy.items():
+        if isinstance(key, str):
+            if key not in classes:
+                raise ConfigError(f"class_policy names unknown class {key!r}; classes are {list(classes)}")
+            key = list(classes).index(key)
+        if not 0 <= int(key) < len(classes):
+            raise ConfigError(f"class_policy has class index {key} outside 0..{len(classes) - 1}")
+        if int(count) < 0:
+            raise ConfigError(f"class_policy asks for {count} images of class {key}; counts must be >= 0")
+        resolved[int(key)] = int(count)
+    return resolved
