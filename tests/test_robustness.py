@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -26,44 +27,93 @@ TRAIN = ["--model", "test_cdcgan", "--batch-size", "16", "--seed", "3", "--devic
          "--sample-every", "1000"]
 
 
-def _train_command(data: Path, out: Path, steps: int, resume: bool = False) -> list[str]:
+def _train_command(data: Path, out: Path, steps: int, resume: bool = False, config: Path | None = None) -> list[str]:
     command = [sys.executable, "-m", "ganaug", "train", str(data), "--steps", str(steps), "--out", str(out), *TRAIN]
-    return command + (["--resume"] if resume else [])
+    return command + (["--config", str(config)] if config else []) + (["--resume"] if resume else [])
 
 
 def _env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 
 
-def _final_weights(out: Path) -> dict[str, torch.Tensor]:
-    tensors, _ = read_folder(checkpoint_dirs(out)[0])
-    return {k: v for k, v in tensors.items() if k.startswith("gan.")}
+def _logged_losses(out: Path) -> list[tuple[int, float, float]]:
+    """(step, loss_d, loss_g) of every complete loss line of the run's log."""
+    try:
+        lines = (out / "log.jsonl").read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    losses = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # the line being written
+        if "loss_d" in record:
+            losses.append((record["step"], record["loss_d"], record["loss_g"]))
+    return losses
 
 
-def test_random_sigkills_never_corrupt_and_resume_exactly(npz, tmp_path):
-    steps = 150  # long enough that no trial finishes before its kill
+def _logged_step(out: Path) -> int:
+    losses = _logged_losses(out)
+    return losses[-1][0] if losses else 0
+
+
+def _writing(checkpoints: Path) -> bool:
+    """A checkpoint is being written: its hidden temporary folder exists."""
+    try:
+        with os.scandir(checkpoints) as entries:
+            return any(entry.name.startswith(".tmp-step_") for entry in entries)
+    except FileNotFoundError:
+        return False
+
+
+def test_sigkills_after_a_step_or_mid_write_never_corrupt_and_resume_exactly(npz, tmp_path):
+    """SIGKILL at chosen moments, not after sleeps: once the log reaches a chosen step, or while a
+    checkpoint's temporary folder exists (a kill mid-write). Every checkpoint left must verify, at
+    most one checkpoint interval is lost, and resuming to the end gives the uninterrupted run's
+    weights, optimiser states and losses."""
+    steps, config = 48, tmp_path / "train.toml"
+    config.write_text("progress = false\nlog_every = 1\n")
     reference = tmp_path / "reference"
-    subprocess.run(_train_command(npz, reference, steps), env=_env(), check=True, capture_output=True)
-    out, rng, kills, interrupted_writes, trial = tmp_path / "killed", random.Random(7), 0, 0, 0
-    while kills < 10 and trial < 20:
-        process = subprocess.Popen(_train_command(npz, out, steps, resume=trial > 0), env=_env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 4.5))
-        if process.poll() is None:
+    subprocess.run(_train_command(npz, reference, steps, config=config), env=_env(), check=True, capture_output=True)
+
+    out, rng, mid_write = tmp_path / "killed", random.Random(7), 0
+    checkpoints = out / "checkpoints"
+    plan = ["step", "write", "step", "write", "step", "write"]
+    for trial, condition in enumerate(plan):
+        start = _logged_step(out)
+        target = start + rng.randint(2, 6)
+        with open(tmp_path / f"stderr{trial}.txt", "w") as stderr:
+            process = subprocess.Popen(_train_command(npz, out, steps, resume=trial > 0, config=config), env=_env(),
+                                       stdout=subprocess.DEVNULL, stderr=stderr)
+            deadline = time.monotonic() + 60
+            # Once the log shows the target step, kill: "write" while a checkpoint is being written,
+            # "step" while none is (during a training step).
+            while _logged_step(out) < target or _writing(checkpoints) != (condition == "write"):
+                assert process.poll() is None, (tmp_path / f"stderr{trial}.txt").read_text()[-2000:]
+                assert time.monotonic() < deadline, f"trial {trial} never reached step {target}"
             process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-        trial += 1
-        interrupted_writes += len(list((out / "checkpoints").glob(".tmp-*"))) if out.exists() else 0
-        for folder in checkpoint_dirs(out) if out.exists() else []:
+            assert process.wait() == -signal.SIGKILL
+        mid_write += _writing(checkpoints)  # the kill landed before the temporary folder was renamed
+        logged, folders = _logged_step(out), checkpoint_dirs(out)
+        assert logged >= target and logged < steps
+        for folder in folders:
             read_folder(folder)  # raises on any damaged checkpoint
-    subprocess.run(_train_command(npz, out, steps, resume=True), env=_env(), check=True, capture_output=True)
-    assert kills >= 10
-    expected, got = _final_weights(reference), _final_weights(out)
+        newest = int(folders[0].name.removeprefix("step_"))
+        assert logged - 1 <= newest <= logged, (logged, newest)  # at most one checkpoint interval lost
+    assert mid_write >= 1, "no kill landed while a checkpoint was being written"
+
+    subprocess.run(_train_command(npz, out, steps, resume=True, config=config), env=_env(), check=True,
+                   capture_output=True)
+    assert not list(checkpoints.glob(".tmp-*")), "the resumed run leaves no temporary folder behind"
+    (expected, _), (got, _) = read_folder(checkpoint_dirs(reference)[0]), read_folder(checkpoint_dirs(out)[0])
+    assert checkpoint_dirs(out)[0].name == f"step_{steps:08d}"
     assert expected.keys() == got.keys()
-    for key in expected:
+    for key in expected:  # weights, EMA and optimiser states
         assert torch.equal(expected[key], got[key]), key
-    print(f"{kills} SIGKILLs in {trial} trials, {interrupted_writes} during a checkpoint write")
+    assert _logged_losses(out) == _logged_losses(reference)
+    assert [step for step, _, _ in _logged_losses(out)] == list(range(1, steps + 1))
+    print(f"{len(plan)} SIGKILLs, {mid_write} during a checkpoint write")
 
 
 def test_kill_during_a_checkpoint_write_loses_only_that_checkpoint(tiny_store, tmp_path):
