@@ -26,21 +26,21 @@ _MISSING = dataclasses.MISSING
 
 
 def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _MISSING, minimum: float | None = None,
-           maximum: float | None = None, above: float | None = None, choices: tuple | None = None,
-           flag: bool = False) -> Any:
+           maximum: float | None = None, above: float | None = None, below: float | None = None,
+           choices: tuple | None = None, flag: bool = False) -> Any:
     """A config field with its help text and limits.
 
     Args:
         default: the default value (or ``default_factory`` for mutable ones).
         help: one or two sentences; the CLI shows them.
         minimum, maximum: inclusive bounds for numbers (and for each number in a tuple).
-        above: exclusive lower bound (``above=0`` for a positive learning rate).
+        above, below: exclusive bounds (``above=0`` for a positive learning rate).
         choices: the allowed values.
         flag: the CLI exposes the field as ``--name-with-dashes``; every field is settable from a
             ``--config`` file either way.
     """
-    metadata = {"help": help, "minimum": minimum, "maximum": maximum, "above": above, "choices": choices,
-                "flag": flag}
+    metadata = {"help": help, "minimum": minimum, "maximum": maximum, "above": above, "below": below,
+                "choices": choices, "flag": flag}
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -155,9 +155,9 @@ def _check_limits(field: dataclasses.Field, value: Any, owner: str) -> None:
     for number in numbers:
         if not isinstance(number, (int, float)) or isinstance(number, bool):
             continue
-        low, high, above = meta.get("minimum"), meta.get("maximum"), meta.get("above")
+        low, high, above, below = (meta.get(k) for k in ("minimum", "maximum", "above", "below"))
         if (low is not None and number < low) or (high is not None and number > high) or (
-                above is not None and number <= above):
+                above is not None and number <= above) or (below is not None and number >= below):
             bounds = [f">= {low:g}" if low is not None else "", f"> {above:g}" if above is not None else "",
-                      f"<= {high:g}" if high is not None else ""]
+                      f"<= {high:g}" if high is not None else "", f"< {below:g}" if below is not None else ""]
             raise ConfigError(f"{owner}: {field.name}={value!r} must be {' and '.join(b for b in bounds if b)}")

@@ -1,52 +1,50 @@
-"""Options of the gain protocol."""
+"""Options of the gain protocol: :class:`GainConfig`, frozen and validated on construction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from ganaug.configs import option, validate
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 
 
-@dataclass
+@dataclass(frozen=True)
 class GainConfig:
-    """Options of the gain protocol."""
+    """Options of the gain protocol (see :func:`ganaug.evaluate_gain`)."""
 
-    classifier: str = "small-cnn"
-    """Registered classifier (small-cnn, small-resnet, logreg, or a plugin's)."""
-    ratios: tuple[float, ...] = (0.25, 0.5)
-    """Synthetic shares to test, each in (0, 1)."""
-    seeds: int = 5
-    """Repeats of the subset draw, GAN training (with train_gan) and classifier training."""
-    seed: int = 0
-    """First seed; run i uses seed + i."""
-    steps: int = 500
-    """Classifier optimisation steps, identical for every arm."""
-    batch_size: int = 64
-    lr: float = 1e-3
-    """Adam learning rate of torch classifiers."""
-    per_class: int | None = None
-    """Keep this many training images per class (stratified, drawn per seed)."""
-    imbalance: float | None = None
-    """Long tail: class k keeps about n_max * imbalance^(-k/(K-1)) images (drawn per seed)."""
-    train_gan: bool = False
-    """Train a generator on each seed's training subset inside the protocol."""
-    gan_model: str = "cdcgan"
-    gan_steps: int = 1500
-    gan_batch_size: int = 64
-    gan_overrides: dict[str, Any] = field(default_factory=dict)
-    """Options of the generator family for train_gan (e.g. {"g_channels": 32})."""
-    synthetic_only: bool = True
-    """Include the synthetic-only arm."""
-    filter_confidence: float | None = None
-    """Also run every synthetic arm with its bank filtered (``..., filtered`` arms): the seed's
-    ``real+classic`` classifier must give each synthetic image its own class with at least this
-    probability (:class:`~ganaug.mix.filters.ConfidenceFilter`; rejected images are redrawn)."""
-    test_size: float = 0.25
-    """Share held out for testing when no test set is given."""
-    metric: str = "balanced_accuracy"
-    """Metric of the verdict and the plots."""
-    quality_samples: int = 100
-    """Generated images per class for the quality measures."""
-    device: str = "auto"
-    progress: bool = True
+    classifier: str = option("small-cnn", "Registered classifier: small-cnn, small-resnet, logreg, or a plugin's.",
+                             flag=True)
+    ratios: tuple[float, ...] = option((0.25, 0.5), "Synthetic shares to test, each in (0, 1).", above=0, below=1,
+                                       flag=True)
+    seeds: int = option(5, "Repeats of the subset draw, GAN training (with train_gan) and classifier training.",
+                        minimum=1, flag=True)
+    seed: int = option(0, "First seed; run i uses seed + i.", minimum=0, flag=True)
+    steps: int = option(500, "Classifier optimisation steps, identical for every arm.", minimum=1, flag=True)
+    batch_size: int = option(64, "Classifier batch size.", minimum=1)
+    lr: float = option(1e-3, "Adam learning rate of torch classifiers.", above=0)
+    per_class: int | None = option(None, "Low-data protocol: keep this many training images per class "
+                                   "(stratified, drawn per seed).", minimum=1, flag=True)
+    imbalance: float | None = option(None, "Long-tail protocol: class k keeps about n_max * imbalance^(-k/(K-1)) "
+                                     "images (drawn per seed); the ratio of the largest to the smallest class.",
+                                     minimum=1, flag=True)
+    train_gan: bool = option(False, "Train a generator on each seed's training subset inside the protocol.",
+                             flag=True)
+    gan_model: str = option("cdcgan", "Generator family trained with train_gan.", flag=True)
+    gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=0, flag=True)
+    gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1)
+    gan_overrides: dict[str, Any] = option(default_factory=dict, help='Options of the generator family for '
+                                           'train_gan (e.g. {"g_channels": 32}).')
+    synthetic_only: bool = option(True, "Include the synthetic-only arm (the Classification Accuracy Score).")
+    filter_confidence: float | None = option(
+        None, "Also run every synthetic arm keeping only samples that the seed's real+classic classifier gives "
+        "their class with at least this probability (arms '..., filtered').", above=0, maximum=1, flag=True)
+    test_size: float = option(0.25, "Share held out for testing when no test set is given.", above=0, below=1)
+    metric: str = option("balanced_accuracy", "Metric of the verdict and the plots.", choices=METRICS, flag=True)
+    quality_samples: int = option(100, "Generated images per class for the quality measures.", minimum=2)
+    device: str = option("auto", "'auto', 'cpu', 'cuda' or 'cuda:N'.", flag=True)
+    progress: bool = option(True, "Show a progress bar.")
+
+    def __post_init__(self) -> None:
+        validate(self)

@@ -11,30 +11,29 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ganaug.gain.arms import FILTERED, Arm  # noqa: E402
+
 if TYPE_CHECKING:
     from ganaug.gain.report import GainReport
 
 
 def plot_ratio_curve(report: GainReport, path: Path) -> Path:
     """Metric against synthetic share, with and without classic augmentation; 95% CI as bands."""
-    from ganaug.gain.report import FILTERED
-
     metric = report.config["metric"]
     summary = report.summary()
     ratios = [0.0] + list(report.config["ratios"])
     fig, ax = plt.subplots(figsize=(6, 4))
-    curves = [("real", "real+synthetic@", "", "real + synthetic"),
-              ("real+classic", "real+classic+synthetic@", "", "real + classic + synthetic")]
-    if report.config.get("filter_confidence") is not None:
-        curves += [(start, prefix, FILTERED, label + FILTERED) for start, prefix, _, label in curves]
-    for start, prefix, suffix, label in curves:
-        arms = [start] + [f"{prefix}{r:g}{suffix}" for r in report.config["ratios"]]
-        stats = [summary[a][metric] for a in arms]
+    curves = [(classic, filtered) for filtered in (False, True) for classic in (False, True)
+              if not filtered or report.config.get("filter_confidence") is not None]
+    for classic, filtered in curves:
+        arms = [Arm(classic=classic)] + [Arm(r, classic, filtered) for r in report.config["ratios"]]
+        stats = [summary[arm.name][metric] for arm in arms]
         mean = np.array([s["mean"] for s in stats]) * 100
         low = np.array([s["ci_low"] for s in stats], dtype=float) * 100
         high = np.array([s["ci_high"] for s in stats], dtype=float) * 100
-        (line,) = ax.plot(ratios, mean, marker="o", label=label, linestyle=":" if suffix else "-")
-        if np.isfinite(low).all() and not suffix:  # bands for the unfiltered curves only, to stay readable
+        label = ("real + classic + synthetic" if classic else "real + synthetic") + (FILTERED if filtered else "")
+        (line,) = ax.plot(ratios, mean, marker="o", label=label, linestyle=":" if filtered else "-")
+        if np.isfinite(low).all() and not filtered:  # bands for the unfiltered curves only, to stay readable
             ax.fill_between(ratios, low, high, color=line.get_color(), alpha=0.2)
     if "synthetic-only" in summary:
         ax.axhline(summary["synthetic-only"][metric]["mean"] * 100, color="grey", linestyle="--",

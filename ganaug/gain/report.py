@@ -10,11 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ganaug.gain.arms import CLASSIC, REAL, Arm, arm_from_name
 from ganaug.gain.config import METRICS
 from ganaug.metrics.stats import mean_ci, paired_difference
-
-REAL, CLASSIC, SYNTHETIC_ONLY = "real", "real+classic", "synthetic-only"
-FILTERED = ", filtered"
 
 
 @dataclass
@@ -23,34 +21,44 @@ class GainReport:
 
     config: dict[str, Any]
     classes: list[str]
-    arms: list[str]
+    arms: list[Arm]
+    """The arms in the order they ran (names are turned into :class:`Arm` on construction)."""
     runs: list[dict[str, Any]] = field(default_factory=list)
     quality: list[dict[str, Any]] = field(default_factory=list)
     gan_training_sets: list[list[int]] = field(default_factory=list)
     """Per seed, the indices (into the training set) the generator was trained on (train_gan only)."""
     seconds: float = 0.0
 
-    def values(self, arm: str, metric: str) -> list[float]:
-        return [run["metrics"][metric] for run in sorted(self.runs, key=lambda r: r["seed"]) if run["arm"] == arm]
+    def __post_init__(self) -> None:
+        self.arms = [arm if isinstance(arm, Arm) else arm_from_name(arm) for arm in self.arms]
+
+    @property
+    def arm_names(self) -> list[str]:
+        return [arm.name for arm in self.arms]
+
+    def values(self, arm: Arm | str, metric: str) -> list[float]:
+        """``metric`` of every run of ``arm``, in seed order."""
+        name = str(arm)
+        return [run["metrics"][metric] for run in sorted(self.runs, key=lambda r: r["seed"]) if run["arm"] == name]
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        return {arm: {m: mean_ci(self.values(arm, m)).as_dict() for m in METRICS} for arm in self.arms}
+        return {arm.name: {m: mean_ci(self.values(arm, m)).as_dict() for m in METRICS} for arm in self.arms}
 
     def comparisons(self) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
         out: dict[str, Any] = {}
         for arm in self.arms:
-            out[arm] = {}
+            out[arm.name] = {}
             for baseline in (REAL, CLASSIC):
                 if arm != baseline and baseline in self.arms:
-                    out[arm][f"vs {baseline}"] = {m: paired_difference(self.values(arm, m), self.values(baseline, m))
-                                                  .as_dict() for m in METRICS}
+                    out[arm.name][f"vs {baseline}"] = {
+                        m: paired_difference(self.values(arm, m), self.values(baseline, m)).as_dict() for m in METRICS}
         return out
 
     def per_class_recall(self) -> dict[str, list[float]]:
         result = {}
         for arm in self.arms:
-            recalls = [run["metrics"]["per_class_recall"] for run in self.runs if run["arm"] == arm]
-            result[arm] = np.mean(recalls, axis=0).tolist() if recalls else []
+            recalls = [run["metrics"]["per_class_recall"] for run in self.runs if run["arm"] == arm.name]
+            result[arm.name] = np.mean(recalls, axis=0).tolist() if recalls else []
         return result
 
     def verdict(self) -> list[str]:
@@ -59,15 +67,14 @@ class GainReport:
         name = metric.replace("_", " ")
         lines = []
         for arm in self.arms:
-            for baseline, prefix, what in ((CLASSIC, "real+classic+synthetic@", "classic augmentation"),
-                                           (REAL, "real+synthetic@", "real data alone")):
-                if arm.startswith(prefix) and baseline in self.arms:
-                    d = paired_difference(self.values(arm, metric), self.values(baseline, metric))
-                    lines.append(_sentence(arm, baseline, what, name, d))
+            if arm.synthetic and not arm.synthetic_only and arm.baseline in self.arms:
+                what = "classic augmentation" if arm.classic else "real data alone"
+                d = paired_difference(self.values(arm, metric), self.values(arm.baseline, metric))
+                lines.append(_sentence(arm.name, arm.baseline.name, what, name, d))
         return lines
 
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config, "classes": self.classes, "arms": self.arms, "summary": self.summary(),
+        return {"config": self.config, "classes": self.classes, "arms": self.arm_names, "summary": self.summary(),
                 "comparisons": self.comparisons(), "per_class_recall": self.per_class_recall(),
                 "quality": self.quality, "runs": self.runs, "verdict": self.verdict(), "seconds": self.seconds}
 
@@ -76,7 +83,7 @@ class GainReport:
         summary, comparisons = self.summary(), self.comparisons()
         lines = [f"| arm | accuracy | balanced accuracy | macro-F1 | Δ {metric} vs real | Δ {metric} vs real+classic |",
                  "|---|---|---|---|---|---|"]
-        for arm in self.arms:
+        for arm in self.arm_names:
             cells = [_fmt_interval(summary[arm][m]) for m in METRICS]
             for baseline in (REAL, CLASSIC):
                 d = comparisons[arm].get(f"vs {baseline}", {}).get(metric)

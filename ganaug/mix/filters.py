@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
-from ganaug.devices import resolve_device
+from ganaug.classifier import Classifier
 from ganaug.errors import ConfigError
 
 
@@ -43,29 +42,11 @@ class ConfidenceFilter:
                               "with predict_proba; pass a classifier trained on the real images")
         self.classifier = classifier
         self.min_confidence = float(min_confidence)
-        self.device = resolve_device(device)
-        self.batch_size = int(batch_size)
+        self._judge = Classifier(classifier, device=device, batch_size=batch_size)
 
-    @torch.no_grad()
     def confidence(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The classifier's probability of each image's own label, float (N,)."""
-        labels = labels.long().cpu()
-        if not isinstance(self.classifier, torch.nn.Module):
-            probabilities = self.classifier.predict_proba(images.flatten(1).numpy() / 255.0)
-            order = getattr(self.classifier, "classes_", range(probabilities.shape[1]))
-            columns = {int(c): i for i, c in enumerate(order)}
-            index = np.array([columns.get(int(y), -1) for y in labels])
-            picked = np.where(index >= 0, probabilities[np.arange(len(index)), np.maximum(index, 0)], 0.0)
-            return torch.as_tensor(picked, dtype=torch.float32)
-        was_training = self.classifier.training
-        self.classifier.eval()
-        out = []
-        for start in range(0, len(images), self.batch_size):
-            x = images[start:start + self.batch_size].to(self.device).float() / 255.0
-            probabilities = torch.softmax(self.classifier(x).float(), dim=1).cpu()
-            out.append(probabilities.gather(1, labels[start:start + self.batch_size, None]).squeeze(1))
-        self.classifier.train(was_training)
-        return torch.cat(out) if out else torch.empty(0)
+        return self._judge.probability_of(images, labels)
 
     def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.confidence(images, labels) >= self.min_confidence

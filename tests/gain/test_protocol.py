@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import ganaug
 from ganaug.cli import main
 from ganaug.gain import evaluate_gain
-from ganaug.gain.report import REAL
+from ganaug.gain.arms import REAL
 from ganaug.gain.subsets import draw_subset
 from ganaug.metrics.quality import frechet_distance, prdc
 from ganaug.metrics.stats import mean_ci, paired_difference
@@ -68,7 +68,7 @@ def test_draw_subset_per_class_and_imbalance():
 def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
     store = make_tiny_store()
     report = ganaug.evaluate_gain(store, generator=generator, ratios=(0.5,), out=tmp_path, **FAST)
-    assert report.arms == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
+    assert report.arm_names == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
                            "synthetic-only"]
     assert len(report.runs) == 10
     for run in report.runs:
@@ -76,7 +76,7 @@ def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
         assert len(run["metrics"]["per_class_recall"]) == 4
     only = [r for r in report.runs if r["arm"] == "synthetic-only"][0]
     assert only["n_real"] == 0 and only["n_synthetic"] > 0
-    assert [r["n_synthetic"] for r in report.runs if r["arm"] == REAL] == [0, 0]
+    assert [r["n_synthetic"] for r in report.runs if r["arm"] == REAL.name] == [0, 0]
     for name in ("gain.json", "gain.md", "gain_vs_ratio.png", "per_class_recall.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "gain.json").read_text())
@@ -132,8 +132,14 @@ def test_bad_options(generator):
         evaluate_gain(store, generator=generator, train_gan=True, **FAST)
     with pytest.raises(ganaug.ConfigError, match="pass a trained generator"):
         evaluate_gain(store, **FAST)
-    with pytest.raises(ganaug.ConfigError, match=r"ratios \(1.0,\) must each be in \(0, 1\)"):
+    with pytest.raises(ganaug.ConfigError, match=r"ratios=\(1.0,\) must be > 0 and < 1"):
         evaluate_gain(store, generator=generator, ratios=(1.0,), **FAST)
+    with pytest.raises(ganaug.ConfigError, match=r"seeds=0 must be >= 1"):
+        evaluate_gain(store, generator=generator, **{**FAST, "seeds": 0})
+    with pytest.raises(ganaug.ConfigError, match=r"per_class=-3 must be >= 1"):
+        evaluate_gain(store, generator=generator, per_class=-3, **FAST)
+    with pytest.raises(ganaug.ConfigError, match=r"'step' \(did you mean 'steps'\?\)"):
+        evaluate_gain(store, generator=generator, step=3)
     with pytest.raises(ganaug.DataError, match="per_class=50"):
         evaluate_gain(store, generator=generator, per_class=50, **FAST)
 

@@ -127,7 +127,7 @@ def test_gain_adds_filtered_arms_judged_by_the_classic_classifier(store, generat
         warnings.simplefilter("ignore")  # an untrained judge may reject whole classes
         report = evaluate_gain(store, generator=generator, ratios=(0.5,), filter_confidence=0.3, seeds=1, steps=3,
                                batch_size=16, progress=False, quality_samples=6, synthetic_only=False)
-    assert report.arms == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
+    assert report.arm_names == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
                            "real+synthetic@0.5, filtered", "real+classic+synthetic@0.5, filtered"]
     filtered = [run for run in report.runs if run["arm"].endswith("filtered")]
     assert all(set(run["filter_acceptance"]) == set(store.classes) for run in filtered)

@@ -1,0 +1,136 @@
+"""One adapter over the two kinds of classifier ganaug trains or consults: torch modules and scikit-learn estimators.
+
+The gain protocol trains them, the sample filter asks them for probabilities, the quality measures
+read their features, and the fidelity judge does all three; each goes through :class:`Classifier`,
+so the torch-or-scikit-learn branch lives here only. Images come in as uint8 (N, C, H, W) and are
+scaled to [0, 1]: a torch classifier gets (B, C, H, W) floats, a scikit-learn one flattened pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ganaug.devices import resolve_device
+from ganaug.errors import ConfigError
+
+
+class Classifier:
+    """A torch module mapping [0, 1] images to logits, or a scikit-learn estimator on flattened pixels.
+
+    Args:
+        model: the torch ``nn.Module`` (optionally with ``features(x)``, its penultimate layer) or the
+            scikit-learn estimator (``fit``, ``predict``, and ``predict_proba`` for probabilities).
+        device: where a torch model runs.
+        batch_size: images per forward pass when predicting.
+    """
+
+    def __init__(self, model: Any, *, device: str | torch.device = "cpu", batch_size: int = 1024) -> None:
+        self.model = model
+        self.is_torch = isinstance(model, torch.nn.Module)
+        self.device = resolve_device(device)
+        self.batch_size = int(batch_size)
+
+    def fit(self, dataset: Dataset, *, steps: int, batch_size: int, lr: float, seed: int) -> Classifier:
+        """Train for ``steps`` Adam steps (torch) or on one pass of the data (scikit-learn).
+
+        A dataset with ``set_epoch`` (a :class:`~ganaug.mix.SyntheticMix`) gets about ten synthetic
+        banks over the run. The torch RNG is forked and seeded with ``seed``; the caller's is untouched.
+        """
+        if not self.is_torch:
+            images, labels = collate([dataset[i] for i in range(len(dataset))])
+            self.model = self.model.fit(images.flatten(1).numpy(), labels.numpy())
+            return self
+        model = self.model.to(self.device).train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=collate,
+                            drop_last=len(dataset) >= batch_size, generator=torch.Generator().manual_seed(seed))
+        epochs = math.ceil(steps / max(len(loader), 1))
+        refresh_every = max(1, epochs // 10)  # about ten synthetic banks per run
+        step, epoch = 0, 0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            while step < steps:
+                if epoch % refresh_every == 0 and hasattr(dataset, "set_epoch"):
+                    dataset.set_epoch(epoch)
+                for images, labels in loader:
+                    loss = torch.nn.functional.cross_entropy(model(images.to(self.device)), labels.to(self.device))
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    step += 1
+                    if step >= steps:
+                        break
+                epoch += 1
+        self.model = model.eval()
+        return self
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Predicted class of each uint8 image, int64 (N,)."""
+        if not self.is_torch:
+            return torch.as_tensor(self.model.predict(_pixels(images)))
+        return self._batched(images, lambda x: self.model(x).argmax(1))
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer (``model.features``, else the logits) of each image, (N, D)."""
+        if not self.is_torch:
+            raise ConfigError("scikit-learn classifiers have no feature layer; use a torch classifier to measure "
+                              "quality")
+        return self._batched(images, lambda x: self.model.features(x) if hasattr(self.model, "features") else self.model(x))
+
+    @torch.no_grad()
+    def probability_of(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The classifier's probability of each image's own label, float (N,); 0 for a class it never saw."""
+        labels = labels.long().cpu()
+        if not self.is_torch:
+            probabilities = self.model.predict_proba(_pixels(images))
+            order = getattr(self.model, "classes_", range(probabilities.shape[1]))
+            columns = {int(c): i for i, c in enumerate(order)}
+            index = np.array([columns.get(int(y), -1) for y in labels])
+            picked = np.where(index >= 0, probabilities[np.arange(len(index)), np.maximum(index, 0)], 0.0)
+            return torch.as_tensor(picked, dtype=torch.float32)
+        was_training = self.model.training
+        self.model.eval()
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            x = images[start:start + self.batch_size].to(self.device).float() / 255.0
+            probabilities = torch.softmax(self.model(x).float(), dim=1).cpu()
+            out.append(probabilities.gather(1, labels[start:start + self.batch_size, None]).squeeze(1))
+        self.model.train(was_training)
+        return torch.cat(out) if out else torch.empty(0)
+
+    def _batched(self, images: torch.Tensor, forward: Any) -> torch.Tensor:
+        outputs = []
+        for start in range(0, len(images), self.batch_size):
+            x = images[start:start + self.batch_size].to(self.device).float() / 255.0
+            outputs.append(forward(x).cpu())
+        return torch.cat(outputs)
+
+
+def _pixels(images: torch.Tensor) -> np.ndarray:
+    return images.flatten(1).numpy() / 255.0
+
+
+def to_float_batch(images: Sequence[Any]) -> torch.Tensor:
+    """HWC uint8 arrays (or CHW uint8 tensors) to a float batch (B, C, H, W) in [0, 1]."""
+    first = images[0]
+    if isinstance(first, torch.Tensor):
+        batch = torch.stack(list(images))
+        return batch.float() / 255.0 if batch.dtype == torch.uint8 else batch.float()
+    array = np.stack([np.asarray(im) for im in images])
+    if array.ndim == 3:
+        array = array[..., None]
+    return torch.from_numpy(array).permute(0, 3, 1, 2).float() / 255.0
+
+
+def collate(items: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(image, label)`` items to a float image batch in [0, 1] and int64 labels."""
+    images, labels = zip(*items)
+    return to_float_batch(images), torch.as_tensor([int(y) for y in labels])
