@@ -18,7 +18,10 @@ import click
 import numpy as np
 
 from ganaug._version import __version__
+from ganaug.cli_options import config_flags, given
 from ganaug.errors import GanaugError, TrainingInterrupted
+from ganaug.gain.config import GainConfig
+from ganaug.train.config import TrainConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,7 +30,7 @@ else:  # pragma: no cover
 
 
 def friendly_errors(func):
-    """Turn ganaug's own errors (and bad values) into a one-line message and exit status 1."""
+    """Turn ganaug's own errors (and missing or unreadable files) into a one-line message and exit status 1."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -36,7 +39,7 @@ def friendly_errors(func):
         except TrainingInterrupted as exc:
             click.echo(str(exc), err=True)
             sys.exit(128 + exc.signal_number if exc.signal_number else 1)
-        except (GanaugError, ValueError, FileNotFoundError, PermissionError) as exc:
+        except (GanaugError, FileNotFoundError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
@@ -90,25 +93,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 @main.command()
 @click.argument("data")
-@click.option("--model", default=None, help="Generator family (default cdcgan); see ganaug.list_generators().")
-@click.option("--steps", type=int, default=None, help="Total generator updates (default 2000).")
-@click.option("--batch-size", type=int, default=None,
-              help="Real images per update (default 64 on the CPU; 512 on CUDA).")
-@click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
-@click.option("--seed", type=int, default=None, help="Random seed (default 0).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<model>).")
+@config_flags(TrainConfig, shown_defaults={"out": "runs/<model>"})
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="TOML file of options; flags given here win over it.")
-@click.option("--resume", is_flag=True, default=None, help="Continue from the run folder's newest checkpoint.")
-@click.option("--image-size", type=int, default=None, help="Resize every image to this square size.")
-@click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="Convert images to 1 or 3 channels.")
-@click.option("--skip-bad", is_flag=True, default=None, help="Skip unreadable image files with a warning.")
-@click.option("--checkpoint-every", type=int, default=None, help="Steps between checkpoints (default 500).")
-@click.option("--sample-every", type=int, default=None, help="Steps between sample grids (default 500).")
-@click.option("--compile", "compile", default=None,
-              help="torch.compile G and D with this mode: off (default), default, reduce-overhead (CUDA graphs), "
-                   "max-autotune.")
-@click.option("--nproc", type=int, default=None,
+              default=None, help="TOML file of options (top level: training; [model]: the family's); flags win.")
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
               help="Train with N processes on this machine (launches torchrun; DDP, gloo on CPU, NCCL on GPUs).")
 @friendly_errors
 def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) -> None:
@@ -128,10 +116,8 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
                 and not a.startswith("--nproc=")]
         sys.exit(launch_torchrun(nproc, argv))
     options = read_config_file(config_file) if config_file else {}
-    options.update({k: v for k, v in flags.items() if v is not None})
-    if "channels" in options:
-        options["channels"] = int(options["channels"])
-    options.setdefault("model", "cdcgan")
+    options.update(given(TrainConfig, flags))
+    options.setdefault("model", TrainConfig.model)
     options.setdefault("out", str(Path("runs") / options["model"]))
     data = options.pop("data", data)
     started = time.perf_counter()
@@ -209,37 +195,16 @@ def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int) -
 @click.option("--test", "test_data", default=None, help="Test data (default: a stratified split of TRAIN).")
 @click.option("--generator", "generator_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="A trained generator (run folder or saved generator).")
-@click.option("--train-gan", is_flag=True, help="Train a generator per seed on the training subset only.")
-@click.option("--gan-model", default="cdcgan", show_default=True)
-@click.option("--gan-steps", type=int, default=1500, show_default=True)
-@click.option("--classifier", default="small-cnn", show_default=True, help="small-cnn, small-resnet, logreg, ...")
-@click.option("--ratios", default="0.25,0.5", show_default=True, help="Synthetic shares to test, comma list.")
-@click.option("--per-class", type=int, default=None, help="Low-data protocol: N training images per class.")
-@click.option("--imbalance", type=float, default=None, help="Long-tail protocol: largest/smallest class ratio.")
-@click.option("--seeds", type=int, default=5, show_default=True)
-@click.option("--filter-confidence", type=float, default=None,
-              help="Also run every synthetic arm keeping only samples the real+classic classifier gives their "
-                   "class with at least this probability (arms '..., filtered').")
-@click.option("--steps", type=int, default=500, show_default=True, help="Classifier steps, the same in every arm.")
-@click.option("--metric", default="balanced_accuracy", show_default=True,
-              type=click.Choice(["balanced_accuracy", "accuracy", "macro_f1"]))
-@click.option("--device", default="auto", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@config_flags(GainConfig)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("gain"), show_default=True)
 @friendly_errors
-def gain(train_data: str, test_data: str | None, generator_path: Path | None, ratios: str, out: Path,
-         **options: Any) -> None:
+def gain(train_data: str, test_data: str | None, generator_path: Path | None, out: Path, **flags: Any) -> None:
     """Measure a classifier's gain from synthetic data against real data and classic augmentation."""
     from ganaug.gain import evaluate_gain
     from ganaug.generator import load
 
     generator = load(generator_path) if generator_path is not None else None
-    try:
-        ratio_values = tuple(float(r) for r in ratios.split(",") if r.strip())
-    except ValueError:
-        raise click.ClickException(f"--ratios {ratios!r}: use a comma list of numbers, e.g. 0.25,0.5") from None
-    options["classifier"] = options.pop("classifier")
-    report = evaluate_gain(train_data, test_data, generator=generator, out=out, ratios=ratio_values, **options)
+    report = evaluate_gain(train_data, test_data, generator=generator, out=out, **given(GainConfig, flags))
     click.echo(report.to_markdown())
     for line in report.verdict():
         click.echo(line)
