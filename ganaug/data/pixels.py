@@ -23,6 +23,21 @@ from ganaug.errors import DataError
 SizeArg = Union[int, tuple[int, int], None]
 
 
+def float_value_range(low: float, high: float) -> str | None:
+    """The range rule for float images, by their smallest and largest values.
+
+    Returns ``"unit"`` for [0, 1], ``"symmetric"`` for [-1, 1] (with negatives), ``"byte"`` for
+    [0, 255], or None for anything else (normalised with a mean and standard deviation, say).
+    """
+    if low >= 0.0 and high <= 1.0:
+        return "unit"
+    if low >= -1.0 and high <= 1.0:
+        return "symmetric"
+    if low >= 0.0 and high <= 255.0:
+        return "byte"
+    return None
+
+
 def _pil_to_array(image: Image.Image) -> np.ndarray:
     mode = image.mode
     if mode in ("L", "RGB"):
@@ -89,11 +104,12 @@ def _to_uint8(array: np.ndarray, where: str) -> np.ndarray:
                 f"{where}: float image holds NaN or inf (first at flat position {flat}); clean the data first"
             )
         low, high = float(array.min()), float(array.max())
-        if low >= 0.0 and high <= 1.0:
+        value_range = float_value_range(low, high)
+        if value_range == "unit":
             scaled = array * 255.0
-        elif low >= -1.0 and high <= 1.0:
+        elif value_range == "symmetric":
             scaled = (array + 1.0) * 127.5
-        elif low >= 0.0 and high <= 255.0:
+        elif value_range == "byte":
             scaled = array
         else:
             raise DataError(

@@ -13,15 +13,7 @@ Sources (see :func:`load_data`):
   ``x_train``/``y_train``;
 * ``"digits"``: scikit-learn's bundled 8x8 digits (shipped with scikit-learn, nothing downloaded).
 
-Conversions, documented so nothing is a surprise:
-
-* Float images in [0, 1] are scaled by 255; float images in [-1, 1] (with negatives) are mapped
-  to [0, 255]; float images already in [0, 255] are rounded. NaN or inf is an error.
-* Integer images up to 255 are taken as they are; 16-bit images (max above 255) are scaled by
-  255/65535. Boolean images become 0/255.
-* A fourth (alpha) channel is dropped; PIL palette, CMYK, 1-bit and 16-bit images are converted to
-  L or RGB. ``channels=1`` or ``channels=3`` converts every image to grayscale or RGB.
-* ``image_size=`` resizes every image (bilinear, antialiased) so mixed sizes can be combined.
+Every image is converted to uint8 (C, H, W) by the rules documented in :mod:`ganaug.data.pixels`.
 """
 
 from __future__ import annotations

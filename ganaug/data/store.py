@@ -52,9 +52,6 @@ class ImageStore:
         """Number of images of each class, indexed by label."""
         return torch.bincount(self.labels, minlength=self.num_classes).tolist()
 
-    def nbytes(self) -> int:
-        return self.images.numel() + self.labels.numel() * 8
-
     def subset(self, indices: Sequence[int] | torch.Tensor) -> ImageStore:
         """A store with only the given indices (same classes)."""
         index = torch.as_tensor(indices, dtype=torch.long)

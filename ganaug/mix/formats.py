@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ganaug.data.pixels import float_value_range
 from ganaug.errors import DataError
 
 
@@ -78,11 +79,8 @@ def detect_format(samples: Sequence[Any], image_shape: tuple[int, int, int]) -> 
     if is_float:
         low = min(float(s.min()) for s in samples)
         high = max(float(s.max()) for s in samples)
-        if low >= 0.0 and high <= 1.0:
-            value_range = "unit"
-        elif low >= -1.0 and high <= 1.0:
-            value_range = "symmetric"
-        else:
+        value_range = float_value_range(low, high) or "normalised"
+        if value_range not in ("unit", "symmetric"):
             raise DataError(
                 f"real images are floats in {low:.3g}..{high:.3g}, which looks normalised (mean/std); synthetic "
                 "images cannot be made to match. Wrap the dataset without its Normalize step and pass the "
