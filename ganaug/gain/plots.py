@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import matplotlib
 
@@ -13,20 +13,22 @@ import numpy as np  # noqa: E402
 
 from ganaug.gain.arms import FILTERED, Arm  # noqa: E402
 
-if TYPE_CHECKING:
-    from ganaug.gain.report import GainReport
 
+def plot_ratio_curve(summary: dict[str, Any], config: dict[str, Any], path: Path) -> Path:
+    """Metric against synthetic share, with and without classic augmentation; 95% CI as bands.
 
-def plot_ratio_curve(report: GainReport, path: Path) -> Path:
-    """Metric against synthetic share, with and without classic augmentation; 95% CI as bands."""
-    metric = report.config["metric"]
-    summary = report.summary()
-    ratios = [0.0] + list(report.config["ratios"])
+    Args:
+        summary: per arm name and metric, the mean and CI (``GainReport.summary()``).
+        config: the protocol's config as a dict (metric, ratios, filter_confidence, classifier, seeds).
+        path: the PNG to write.
+    """
+    metric = config["metric"]
+    ratios = [0.0] + list(config["ratios"])
     fig, ax = plt.subplots(figsize=(6, 4))
     curves = [(classic, filtered) for filtered in (False, True) for classic in (False, True)
-              if not filtered or report.config.get("filter_confidence") is not None]
+              if not filtered or config.get("filter_confidence") is not None]
     for classic, filtered in curves:
-        arms = [Arm(classic=classic)] + [Arm(r, classic, filtered) for r in report.config["ratios"]]
+        arms = [Arm(classic=classic)] + [Arm(r, classic, filtered) for r in config["ratios"]]
         stats = [summary[arm.name][metric] for arm in arms]
         mean = np.array([s["mean"] for s in stats]) * 100
         low = np.array([s["ci_low"] for s in stats], dtype=float) * 100
@@ -40,7 +42,7 @@ def plot_ratio_curve(report: GainReport, path: Path) -> Path:
                    label="synthetic only (CAS)")
     ax.set_xlabel("synthetic share of each epoch")
     ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
-    ax.set_title(f"{report.config['classifier']}, {report.config['seeds']} seeds, 95% CI")
+    ax.set_title(f"{config['classifier']}, {config['seeds']} seeds, 95% CI")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -48,10 +50,8 @@ def plot_ratio_curve(report: GainReport, path: Path) -> Path:
     return path
 
 
-def plot_per_class_recall(report: GainReport, path: Path) -> Path:
-    """Grouped bars: mean recall of each class under each arm."""
-    recall = report.per_class_recall()
-    classes = report.classes
+def plot_per_class_recall(recall: dict[str, list[float]], classes: list[str], path: Path) -> Path:
+    """Grouped bars: mean recall of each class (``classes``) under each arm (``recall``: arm name -> per class)."""
     width = 0.8 / max(len(recall), 1)
     fig, ax = plt.subplots(figsize=(max(6, len(classes) * 0.8), 4))
     for i, (arm, values) in enumerate(recall.items()):

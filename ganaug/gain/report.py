@@ -108,8 +108,8 @@ class GainReport:
         (folder / "gain.md").write_text(self.to_markdown() + "\n" + "\n".join(f"- {v}" for v in self.verdict()) + "\n")
         from ganaug.gain.plots import plot_per_class_recall, plot_ratio_curve
 
-        plot_ratio_curve(self, folder / "gain_vs_ratio.png")
-        plot_per_class_recall(self, folder / "per_class_recall.png")
+        plot_ratio_curve(self.summary(), self.config, folder / "gain_vs_ratio.png")
+        plot_per_class_recall(self.per_class_recall(), self.classes, folder / "per_class_recall.png")
         return folder
 
 
