@@ -19,7 +19,7 @@ from ganaug import storage
 from ganaug.devices import resolve_device
 from ganaug.errors import CheckpointError, ConfigError, UnknownGeneratorError
 from ganaug.gan import GAN, to_uint8
-from ganaug.train import checkpoint as ckpt
+from ganaug.runs import checkpoint as ckpt
 
 if TYPE_CHECKING:
     from ganaug.plugins.registry import Registry

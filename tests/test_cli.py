@@ -56,7 +56,7 @@ def test_train_then_sample_folder_and_npz(runner, image_folder, tmp_path):
 
 
 def _newest_step(run):
-    newest = ganaug.train.checkpoint.checkpoint_dirs(run)[0]
+    newest = ganaug.runs.checkpoint.checkpoint_dirs(run)[0]
     step = json.loads((newest / "meta.json").read_text())["step"]
     assert newest.name == f"step_{step:08d}"
     return step
@@ -99,7 +99,7 @@ def test_resume_ends_where_an_uninterrupted_run_does(runner, npz, tmp_path):
     _assert_report(result.stdout, halves, classes=4)
 
     assert _newest_step(straight) == _newest_step(halves) == 6
-    a, b = (load_file(str(ganaug.train.checkpoint.checkpoint_dirs(run)[0] / "weights.safetensors"))
+    a, b = (load_file(str(ganaug.runs.checkpoint.checkpoint_dirs(run)[0] / "weights.safetensors"))
             for run in (straight, halves))
     assert a.keys() == b.keys() and any(k.startswith("gan.ema_generator.") for k in a)
     for key in a:

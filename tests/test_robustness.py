@@ -19,9 +19,10 @@ from PIL import Image
 
 import ganaug
 from ganaug import CheckpointError, DataError, load_data
+from ganaug.runs.checkpoint import checkpoint_dirs
 from ganaug.storage import read_folder
-from ganaug.train.checkpoint import checkpoint_dirs
-from tests.conftest import make_tiny_store, write_image_folder
+from ganaug.testing import make_tiny_data
+from tests.conftest import write_image_folder
 
 TRAIN = ["--model", "test_cdcgan", "--batch-size", "16", "--seed", "3", "--device", "cpu", "--checkpoint-every", "1",
          "--sample-every", "1000"]
@@ -232,8 +233,9 @@ def test_a_store_that_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
     import ganaug.data.memory as data_module
 
     monkeypatch.setattr(data_module, "available_memory", lambda: 1000)
+    store = make_tiny_data(num_classes=4, per_class=20)
     with pytest.raises(DataError, match=r"80 images of \(1, 8, 8\) need 5.6 KiB in memory .* only 1000.0 B"):
-        load_data((make_tiny_store().images[:, 0].numpy(), make_tiny_store().labels.numpy()))
+        load_data((store.images[:, 0].numpy(), store.labels.numpy()))
     root = write_image_folder(tmp_path / "f", per_class=20)
     with pytest.raises(DataError, match="40 images of"):
         load_data(root)

@@ -14,9 +14,9 @@ from ganaug.data import ImageStore
 from ganaug.generator import TrainedGenerator
 from ganaug.grid import save_class_grid
 from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
+from ganaug.runs.folder import RunFolder
 from ganaug.seeds import Stream, derive_seed
 from ganaug.train.config import TrainConfig
-from ganaug.train.run_folder import RunFolder
 
 
 class Monitor:

@@ -3,7 +3,7 @@
 :func:`fit` loads the data into an :class:`~ganaug.data.ImageStore`, keeps it on the device as
 uint8, draws batches by a pure function of ``(seed, batch number)``
 (:class:`~ganaug.train.batches.BatchOrder`), alternates discriminator and generator updates
-through the family's two losses, and writes the run folder (:class:`~ganaug.train.run_folder.RunFolder`):
+through the family's two losses, and writes the run folder (:class:`~ganaug.runs.folder.RunFolder`):
 config, log, grids, checkpoints and the final generator.
 
 Because batches, noise and dropout all come from RNG states saved in the checkpoint, a run
@@ -29,13 +29,13 @@ from ganaug.errors import CheckpointError, ConfigError, TrainingInterrupted
 from ganaug.gan import to_unit_range, update_ema
 from ganaug.generator import TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
+from ganaug.runs import checkpoint as ckpt
+from ganaug.runs.folder import RunFolder
 from ganaug.seeds import Stream, derive_seed
-from ganaug.train import checkpoint as ckpt
 from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
 from ganaug.train.config import TrainConfig, default_batch_size, split_overrides
 from ganaug.train.monitor import Monitor
-from ganaug.train.run_folder import RunFolder
 from ganaug.train.signals import StopRequest
 from ganaug.train.state import TrainingState
 from ganaug.train.wrapping import Wrapping

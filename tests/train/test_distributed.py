@@ -73,7 +73,7 @@ def test_parameters_are_equal_on_all_ranks(two_process_run):
         assert torch.equal(rank0[key], rank1[key]), key
     samples0, samples1 = (load_file(str(two_process_run / f"samples{r}.safetensors"))["samples"] for r in (0, 1))
     assert torch.equal(samples0, samples1)
-    checkpoint = load_file(str(ganaug.train.checkpoint.checkpoint_dirs(two_process_run)[0] / "weights.safetensors"))
+    checkpoint = load_file(str(ganaug.runs.checkpoint.checkpoint_dirs(two_process_run)[0] / "weights.safetensors"))
     for key in rank0:  # and the final checkpoint holds what the ranks returned
         assert torch.equal(checkpoint[f"gan.{key}"], rank0[key]), key
 
@@ -91,7 +91,7 @@ def _loss_steps(run):
 
 
 def test_two_process_checkpoint_resumes_in_one_process(two_process_run, npz, tmp_path):
-    newest = ganaug.train.checkpoint.checkpoint_dirs(two_process_run)[0]
+    newest = ganaug.runs.checkpoint.checkpoint_dirs(two_process_run)[0]
     meta = json.loads((newest / "meta.json").read_text())
     assert meta["world_size"] == 2 and len(meta["rng_ranks"]) == 2 and meta["step"] == 6
     assert _loss_steps(two_process_run) == [1, 2, 3, 4, 5, 6]
@@ -105,7 +105,7 @@ def test_two_process_checkpoint_resumes_in_one_process(two_process_run, npz, tmp
         with pytest.warns(UserWarning, match="batch_size=16"):  # the global batch is kept
             resumed = ganaug.fit(str(npz), "test_cdcgan", steps=8, batch_size=8, out=run, resume=True,
                                  progress=False, log_every=1)
-        meta = json.loads((ganaug.train.checkpoint.checkpoint_dirs(run)[0] / "meta.json").read_text())
+        meta = json.loads((ganaug.runs.checkpoint.checkpoint_dirs(run)[0] / "meta.json").read_text())
         assert (meta["step"], meta["world_size"], meta["train_config"]["batch_size"]) == (8, 1, 16)
         assert _loss_steps(run) == [1, 2, 3, 4, 5, 6, 7, 8]  # continued at step 7, nothing repeated
         results.append({k: v.clone() for k, v in resumed.gan.state_dict().items()})
@@ -168,5 +168,5 @@ def test_nproc_shortcut(npz, tmp_path):
                             env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("trained TrainedGenerator") == 1  # rank 0 reports
-    meta = json.loads((ganaug.train.checkpoint.checkpoint_dirs(tmp_path / "run")[0] / "meta.json").read_text())
+    meta = json.loads((ganaug.runs.checkpoint.checkpoint_dirs(tmp_path / "run")[0] / "meta.json").read_text())
     assert meta["world_size"] == 2

@@ -11,7 +11,7 @@ import torch
 import ganaug
 from ganaug import ConfigError, TrainingDivergedError, fit, list_generators
 from ganaug.data import ImageStore
-from ganaug.train.checkpoint import checkpoint_dirs
+from ganaug.runs.checkpoint import checkpoint_dirs
 from ganaug.train.config import TrainConfig
 from ganaug.train.trainer import Trainer
 
@@ -160,7 +160,7 @@ def test_unwritable_out_and_full_disk_are_refused_before_training(tiny_store, tm
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match="cannot write to the output folder"):
         fit(tiny_store, "test_cdcgan", steps=1, out=blocker / "run", **FAST)
-    import ganaug.train.run_folder as run_folder_module
+    import ganaug.runs.folder as run_folder_module
 
     real_usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(run_folder_module.shutil, "disk_usage", lambda path: real_usage._replace(free=1000))

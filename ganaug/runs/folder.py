@@ -5,7 +5,7 @@
     <run>/config.json                the resolved training and model config
     <run>/log.jsonl                  one JSON record per line (losses, gradient norms, diversity, events)
     <run>/samples/grid_<step>.png    one row per class; grid_final.png at the end
-    <run>/checkpoints/step_<N>/      weights.safetensors + meta.json (see ganaug.train.checkpoint)
+    <run>/checkpoints/step_<N>/      weights.safetensors + meta.json (see ganaug.runs.checkpoint)
     <run>/generator/                 the final generator (generator.safetensors + generator.json)
     <run>/tensorboard/               TensorBoard events, when tensorboard is installed
 """

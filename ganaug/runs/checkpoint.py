@@ -26,7 +26,7 @@ import torch
 from ganaug._version import __version__
 from ganaug.errors import CheckpointError
 from ganaug.storage import _remove_atomically, read_folder, write_folder_atomically
-from ganaug.train.run_folder import RunFolder
+from ganaug.runs.folder import RunFolder
 
 CHECKPOINT_FORMAT = "ganaug-checkpoint"
 REQUIRED_KEYS = ("step", "model", "model_config", "train_config", "classes", "image_shape", "opt_g", "opt_d")
