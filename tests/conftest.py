@@ -10,6 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+from ganaug.testing import make_tiny_data
+
 os.environ.setdefault("GANAUG_STRICT_PLUGINS", "1")
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -27,22 +29,10 @@ def device() -> str:
     return os.environ.get("GANAUG_TEST_DEVICE", "cpu")
 
 
-def make_tiny_store():
-    """80 random-but-structured 8x8 grayscale images of 4 classes (a bright square per class)."""
-    from ganaug.data import ImageStore
-
-    generator = torch.Generator().manual_seed(0)
-    labels = torch.arange(4).repeat_interleave(20)
-    images = (torch.rand(80, 1, 8, 8, generator=generator) * 60).to(torch.uint8)
-    for i, label in enumerate(labels.tolist()):
-        r, c = divmod(label, 2)
-        images[i, 0, r * 4:r * 4 + 4, c * 4:c * 4 + 4] += 180
-    return ImageStore(images, labels, ["a", "b", "c", "d"])
-
-
 @pytest.fixture
 def tiny_store():
-    return make_tiny_store()
+    """80 8x8 grayscale images of 4 classes (class0..class3, 20 each, a bright stripe per class)."""
+    return make_tiny_data(num_classes=4, per_class=20)
 
 
 def write_image_folder(root: Path, classes=("cat", "dog"), per_class=3, size=(8, 8), mode="L") -> Path:
@@ -65,7 +55,7 @@ def image_folder(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def npz(tmp_path_factory) -> Path:
     """The tiny store as an .npz file, for CLI and subprocess runs."""
-    store = make_tiny_store()
+    store = make_tiny_data(num_classes=4, per_class=20)
     path = tmp_path_factory.mktemp("data") / "tiny.npz"
     np.savez(path, x=store.images[:, 0].numpy(), y=store.labels.numpy())
     return path
@@ -73,7 +63,8 @@ def npz(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_generator():
-    """A 2-step test_cdcgan on :func:`make_tiny_store`, shared by the tests that only sample from it."""
+    """A 2-step test_cdcgan on the ``tiny_store`` data, shared by the tests that only sample from it."""
     import ganaug
 
-    return ganaug.fit(make_tiny_store(), "test_cdcgan", steps=2, batch_size=16, progress=False)
+    store = make_tiny_data(num_classes=4, per_class=20)
+    return ganaug.fit(store, "test_cdcgan", steps=2, batch_size=16, progress=False)

@@ -13,9 +13,9 @@ from ganaug import CheckpointError, fit, load
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.conftest import make_tiny_store
+    from ganaug.testing import make_tiny_data
 
-    store = make_tiny_store()
+    store = make_tiny_data(num_classes=4, per_class=20)
     out = tmp_path_factory.mktemp("run")
     generator = fit(store, "test_cdcgan", steps=4, batch_size=16, out=out, progress=False)
     return generator, out
@@ -27,7 +27,7 @@ def test_sample_shapes_labels_and_range(trained):
     assert images.shape == (12, 1, 8, 8) and images.dtype == torch.uint8
     assert labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     assert generator.sample().shape == (4, 1, 8, 8)
-    assert generator.sample(labels=["b", 3]).shape == (2, 1, 8, 8)
+    assert generator.sample(labels=["class1", 3]).shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="unknown class 'zebra'"):
         generator.sample(labels=["zebra"])
     with pytest.raises(ValueError, match="not both"):

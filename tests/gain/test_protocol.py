@@ -16,7 +16,7 @@ from ganaug.gain.arms import REAL
 from ganaug.gain.subsets import draw_subset
 from ganaug.metrics.quality import frechet_distance, prdc
 from ganaug.metrics.stats import mean_ci, paired_difference
-from tests.conftest import make_tiny_store
+from ganaug.testing import make_tiny_data
 
 FAST = {"seeds": 2, "steps": 3, "batch_size": 16, "progress": False, "quality_samples": 6}
 
@@ -66,7 +66,7 @@ def test_draw_subset_per_class_and_imbalance():
 
 
 def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
-    store = make_tiny_store()
+    store = make_tiny_data(num_classes=4, per_class=20)
     report = ganaug.evaluate_gain(store, generator=generator, ratios=(0.5,), out=tmp_path, **FAST)
     assert report.arm_names == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
                            "synthetic-only"]
@@ -87,7 +87,7 @@ def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
 
 
 def test_logreg_classifier_and_custom_factory(generator):
-    store = make_tiny_store()
+    store = make_tiny_data(num_classes=4, per_class=20)
     report = evaluate_gain(store, generator=generator, classifier="logreg", ratios=(0.25,), synthetic_only=False,
                            **FAST)
     assert report.quality[0]["note"].startswith("scikit-learn")
@@ -102,7 +102,7 @@ def test_logreg_classifier_and_custom_factory(generator):
 
 def test_no_test_image_reaches_gan_training(monkeypatch):
     # Every image is unique: pixel 0 and 1 encode its index.
-    store = make_tiny_store()
+    store = make_tiny_data(num_classes=4, per_class=20)
     store.images[:, 0, 0, 0] = torch.arange(80, dtype=torch.uint8)
     store.images[:, 0, 0, 1] = 200
     seen: list[torch.Tensor] = []
@@ -127,7 +127,7 @@ def test_no_test_image_reaches_gan_training(monkeypatch):
 
 
 def test_bad_options(generator):
-    store = make_tiny_store()
+    store = make_tiny_data(num_classes=4, per_class=20)
     with pytest.raises(ganaug.ConfigError, match="not both"):
         evaluate_gain(store, generator=generator, train_gan=True, **FAST)
     with pytest.raises(ganaug.ConfigError, match="pass a trained generator"):
@@ -145,7 +145,8 @@ def test_bad_options(generator):
 
 
 def test_gain_cli(tmp_path):
-    np.savez(tmp_path / "d.npz", x=make_tiny_store().images[:, 0].numpy(), y=make_tiny_store().labels.numpy())
+    store = make_tiny_data(num_classes=4, per_class=20)
+    np.savez(tmp_path / "d.npz", x=store.images[:, 0].numpy(), y=store.labels.numpy())
     result = CliRunner().invoke(main, ["gain", str(tmp_path / "d.npz"), "--train-gan", "--gan-model", "test_cdcgan",
                                        "--gan-steps", "1", "--seeds", "2", "--steps", "2", "--ratios", "0.5",
                                        "--out", str(tmp_path / "g"), "--device", "cpu"])

@@ -14,12 +14,12 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorData
 import ganaug
 from ganaug import ConfigError, DataError, MixedBatchSampler, SyntheticMix
 from ganaug.mix.policies import allocate_synthetic, synthetic_count
-from tests.conftest import make_tiny_store
+from ganaug.testing import make_tiny_data
 
 
 @pytest.fixture(scope="module")
 def store():
-    return make_tiny_store()
+    return make_tiny_data(num_classes=4, per_class=20)
 
 
 @pytest.fixture(scope="module")
@@ -102,19 +102,19 @@ def test_mix_counts_and_sources(store, generator):
     mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.2, return_source=True)
     assert (len(mix), mix.n_real, mix.n_synthetic) == (100, 80, 20)
     assert sum(1 for i in range(len(mix)) if mix[i][2]) == 20
-    assert mix.class_counts()["a"] == {"real": 20, "synthetic": 5, "total": 25}
+    assert mix.class_counts()["class0"] == {"real": 20, "synthetic": 5, "total": 25}
     assert SyntheticMix(tensor_dataset(store), generator, ratio=0).n_synthetic == 0
 
 
 def test_balance_tops_up_an_imbalanced_set(store, generator):
-    keep = [i for i in range(80) if store.labels[i] != 3 or i % 10 == 0]  # class d: 2 images
+    keep = [i for i in range(80) if store.labels[i] != 3 or i % 10 == 0]  # class3: 2 images
     mix = SyntheticMix(FormatDataset(store, "tensor", keep), generator, ratio=None, class_policy="balance")
-    assert {name: c["total"] for name, c in mix.class_counts().items()} == {"a": 20, "b": 20, "c": 20, "d": 20}
-    assert mix.class_counts()["d"]["synthetic"] == 18
+    assert {name: c["total"] for name, c in mix.class_counts().items()} == {f"class{k}": 20 for k in range(4)}
+    assert mix.class_counts()["class3"]["synthetic"] == 18
 
 
 def test_dict_policy_by_name_and_index(store, generator):
-    mix = SyntheticMix(tensor_dataset(store), generator, class_policy={"b": 3, 3: 2})
+    mix = SyntheticMix(tensor_dataset(store), generator, class_policy={"class1": 3, 3: 2})
     assert mix.synthetic_labels.tolist() == [1, 1, 1, 3, 3]
     with pytest.raises(ConfigError, match="unknown class 'zebra'"):
         SyntheticMix(tensor_dataset(store), generator, class_policy={"zebra": 3})

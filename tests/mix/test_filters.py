@@ -13,12 +13,12 @@ from torch.utils.data import TensorDataset
 from ganaug import ConfigError, SyntheticMix
 from ganaug.gain import evaluate_gain
 from ganaug.mix.filters import ConfidenceFilter
-from tests.conftest import make_tiny_store
+from ganaug.testing import make_tiny_data
 
 
 @pytest.fixture(scope="module")
 def store():
-    return make_tiny_store()
+    return make_tiny_data(num_classes=4, per_class=20)
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +104,9 @@ def test_slots_never_accepted_copy_an_accepted_image_or_warn(store, generator):
                        sample_filter=one_image_of_class_one)
     ones = mix.bank[mix.bank_labels == 1]
     assert len(ones) > 1 and all(torch.equal(image, ones[0]) for image in ones)
-    assert mix.acceptance["b"] == pytest.approx(1 / (1 + 3 * (len(ones) - 1)))  # the accepted slot took one draw
+    assert mix.acceptance["class1"] == pytest.approx(1 / (1 + 3 * (len(ones) - 1)))  # the accepted slot took one draw
 
-    with pytest.warns(UserWarning, match=r"accepted no image of class\(es\) 'b' in 2 draws"):
+    with pytest.warns(UserWarning, match=r"accepted no image of class\(es\) 'class1' in 2 draws"):
         SyntheticMix(real40(store), generator, ratio=0.5, labels=labels, max_draws=2,
                      sample_filter=lambda images, labels: labels != 1)
 
@@ -132,5 +132,5 @@ def test_gain_adds_filtered_arms_judged_by_the_classic_classifier(store, generat
     filtered = [run for run in report.runs if run["arm"].endswith("filtered")]
     assert all(set(run["filter_acceptance"]) == set(store.classes) for run in filtered)
     assert any("filtered" in line for line in report.verdict())
-    with pytest.raises(ConfigError, match="filter_confidence=0 must be a probability"):
+    with pytest.raises(ConfigError, match=r"filter_confidence=0.0 must be > 0 and <= 1"):
         evaluate_gain(store, generator=generator, filter_confidence=0, seeds=1, steps=1, progress=False)
