@@ -1,4 +1,4 @@
-"""GainReport's verdict: one sentence per synthetic arm, with the paired difference's numbers, from runs built by hand."""
+"""GainReport's verdict: one sentence per synthetic arm with the paired difference's numbers, on hand-made runs."""
 
 from __future__ import annotations
 
