@@ -1,4 +1,4 @@
-"""The ``ganaug`` command line: train, sample, demo.
+"""The ``ganaug`` command line: train, sample, gain, demo, plugins.
 
 Flags are a thin edge over :func:`ganaug.fit`; anything else goes in a TOML file passed with
 ``--config`` (top-level keys are training options, a ``[model]`` table holds the family's
@@ -19,7 +19,7 @@ import numpy as np
 
 from ganaug._version import __version__
 from ganaug.cli_options import config_flags, given
-from ganaug.errors import GanaugError, TrainingInterrupted
+from ganaug.errors import ConfigError, GanaugError, TrainingInterrupted
 from ganaug.gain.config import GainConfig
 from ganaug.train.config import TrainConfig
 
@@ -83,7 +83,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             raw = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise click.ClickException(f"{path}: invalid TOML ({exc})") from None
+        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the file (see --help for the option names)") from None
     options = {k: v for k, v in raw.items() if k != "model" or not isinstance(v, dict)}
     model_table = raw.get("model")
     if isinstance(model_table, dict):

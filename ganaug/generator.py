@@ -147,7 +147,6 @@ def load(path: str | Path, *, device: str | torch.device = "cpu", registry: Regi
         device: where to put the generator.
         registry: where the saved family is looked up; the default registry when omitted.
     """
-    
     path = Path(path)
     if path.is_file():
         raise CheckpointError(

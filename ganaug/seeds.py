@@ -5,8 +5,8 @@ order of each epoch, the grid's noise, a synthetic bank's noise...), each a pure
 user's seed and a few integers (epoch, item, draw). Keeping them all here makes the streams easy to
 audit for accidental overlaps, and keeps the ones that older run folders depend on unchanged.
 
-The training streams (``BATCH_ORDER``, ``TORCH_RNG``, ``GRID``, ``DIVERSITY``) and the gain
-protocol's ``QUALITY`` and ``DEMO_JUDGE`` keep the arithmetic of ganaug 0.1, so a run resumed from a 0.1
+The training streams (``NOISE``, ``BATCH_ORDER``, ``TORCH_RNG``, ``GRID``, ``DIVERSITY``), the gain
+protocol's ``QUALITY`` and the demo's ``DEMO_JUDGE`` keep the arithmetic of ganaug 0.1, so a run resumed from a 0.1
 checkpoint continues exactly as it would have; every other stream hashes its parts (CRC-32), which
 does not collide for nearby integers the way sums do.
 """
@@ -28,6 +28,7 @@ class Stream(enum.Enum):
     DIVERSITY = "noise of the samples scored for diversity during training"
     QUALITY = "noise of the samples scored for quality in the gain protocol"
     DEMO_JUDGE = "noise of the samples the demo's judge scores"
+    NOISE = "the generator's noise stream during training (the seed itself)"
     HASHED = "anything else: a hash of the parts (synthetic banks, transforms, samplers)"
 
 
@@ -52,6 +53,8 @@ def derive_seed(seed: int, stream: Stream = Stream.HASHED, *parts: int) -> int:
     if stream is Stream.TORCH_RNG:
         rank, *step = parts
         return seed + _STRIDE * rank + sum(step)
+    if stream is Stream.NOISE:
+        return seed
     if stream in _OFFSETS:
         return seed + _OFFSETS[stream]
     return zlib.crc32(np.asarray((seed, *parts), dtype=np.int64).tobytes()) & 0x7FFFFFFF

@@ -64,13 +64,13 @@ def write_folder_atomically(target: Path, tensors: dict[str, torch.Tensor], meta
         os.fsync(handle.fileno())
     _fsync(tmp)
     if target.exists():  # move the old one aside atomically, so a kill never leaves half a folder
-        _remove_atomically(target)
+        remove_atomically(target)
     os.replace(tmp, target)
     _fsync(target.parent)
     return target
 
 
-def _remove_atomically(folder: Path) -> None:
+def remove_atomically(folder: Path) -> None:
     """Rename ``folder`` to a hidden temporary name (atomic), then delete it.
 
     A kill during the deletion leaves a ``.tmp-*`` folder that the next run removes, never a

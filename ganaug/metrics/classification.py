@@ -14,6 +14,7 @@ from sklearn.metrics import (
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, Any]:
+    """Accuracy, balanced accuracy, macro-F1 and per-class recall (classes 0..K-1, absent ones scoring 0)."""
     labels = list(range(num_classes))
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),

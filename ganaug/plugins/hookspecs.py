@@ -1,7 +1,7 @@
 """The hooks ganaug plugins implement; each docstring is the reference for its hook.
 
 A plugin is a module or object with functions decorated by :data:`ganaug.hookimpl` whose names
-match the specifications below. Built-in generator families (``ganaug/default_plugins/``) use the
+match the specifications below. Built-in generator families (``ganaug/plugins/builtin/``) use the
 very same hooks as third-party packages, which expose theirs through the ``ganaug`` entry-point
 group.
 """

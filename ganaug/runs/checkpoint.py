@@ -25,8 +25,8 @@ import torch
 
 from ganaug._version import __version__
 from ganaug.errors import CheckpointError
-from ganaug.storage import _remove_atomically, read_folder, write_folder_atomically
 from ganaug.runs.folder import RunFolder
+from ganaug.storage import read_folder, remove_atomically, write_folder_atomically
 
 CHECKPOINT_FORMAT = "ganaug-checkpoint"
 REQUIRED_KEYS = ("step", "model", "model_config", "train_config", "classes", "image_shape", "opt_g", "opt_d")
@@ -177,7 +177,7 @@ def latest_checkpoint(run_dir: Path) -> Checkpoint | None:
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
     """Delete all but the ``keep`` newest checkpoints."""
     for folder in checkpoint_dirs(run_dir)[max(keep, 1):]:
-        _remove_atomically(folder)
+        remove_atomically(folder)
 
 
 # -- optimiser and RNG state as tensors + JSON ----------------------------------------------------

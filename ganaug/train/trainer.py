@@ -285,7 +285,7 @@ class Trainer:
         if self.config.channels_last:
             gan.to(memory_format=torch.channels_last)
         opt_g, opt_d = gan.configure_optimizers(fused=self.fast_cuda)
-        noise = torch.Generator(device=self.device).manual_seed(self.config.seed)
+        noise = torch.Generator(device=self.device).manual_seed(derive_seed(self.config.seed, Stream.NOISE))
         self.state = TrainingState(gan, opt_g, opt_d, noise, self.device)
 
     def _prepare_run_folder(self) -> None:

@@ -67,15 +67,18 @@ class SmallResNet(nn.Module):
 
 
 def small_cnn(num_classes: int, image_shape: tuple[int, int, int], seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return SmallCNN(num_classes, image_shape)
+    """A :class:`SmallCNN` whose initial weights depend on ``seed`` only (the caller's RNG is untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SmallCNN(num_classes, image_shape)
 
 
 def small_resnet(num_classes: int, image_shape: tuple[int, int, int], seed: int = 0) -> nn.Module:
     if min(image_shape[1:]) < 32:
         raise ConfigError(f"small-resnet is meant for images of 32x32 and up, got {image_shape}; use small-cnn")
-    torch.manual_seed(seed)
-    return SmallResNet(num_classes, image_shape)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SmallResNet(num_classes, image_shape)
 
 
 def logistic_regression(num_classes: int, image_shape: tuple[int, int, int], seed: int = 0):
