@@ -66,12 +66,12 @@ class GeneratorContract:
         return make_tiny_data(self.image_shape, self.num_classes)
 
     @pytest.fixture
-    def trained(self, data: ImageStore, tmp_path_factory: pytest.TempPathFactory):
+    def trained(self, data: ImageStore, ganaug_registry: Registry, tmp_path_factory: pytest.TempPathFactory):
         import ganaug
 
         out = tmp_path_factory.mktemp("contract-run")
         generator = ganaug.fit(data, self.generator_name, steps=2, batch_size=8, device="cpu", out=out,
-                               progress=False, checkpoint_every=1, **self.overrides)
+                               progress=False, checkpoint_every=1, registry=ganaug_registry, **self.overrides)
         return generator, out
 
     def test_builds_from_the_registry(self, ganaug_registry: Registry) -> None:
@@ -88,12 +88,12 @@ class GeneratorContract:
         assert out.shape == (4, *self.image_shape), "the generator must return (B, C, H, W)"
         assert out.min() >= -1.0 - 1e-4 and out.max() <= 1.0 + 1e-4, "generator output must lie in [-1, 1]"
 
-    def test_one_training_step_changes_the_weights(self, data: ImageStore) -> None:
+    def test_one_training_step_changes_the_weights(self, data: ImageStore, ganaug_registry: Registry) -> None:
         import ganaug
 
         def weights_after(steps: int) -> dict[str, torch.Tensor]:
             trained = ganaug.fit(data, self.generator_name, steps=steps, batch_size=8, device="cpu",
-                                 progress=False, seed=0, **self.overrides)
+                                 registry=ganaug_registry, progress=False, seed=0, **self.overrides)
             return trained.gan.generator.state_dict()
 
         before, after = weights_after(0), weights_after(1)
@@ -116,14 +116,14 @@ class GeneratorContract:
         assert torch.equal(generator.sample(per_class=2, seed=5), generator.sample(per_class=2, seed=5, batch_size=1))
         assert not torch.equal(generator.sample(per_class=4, seed=5), generator.sample(per_class=4, seed=6))
 
-    def test_save_load_round_trip(self, trained, tmp_path) -> None:
+    def test_save_load_round_trip(self, trained, ganaug_registry: Registry, tmp_path) -> None:
         import ganaug
 
         generator, run = trained
         expected = generator.sample(per_class=2, seed=1)
         generator.save(tmp_path / "saved")
         for source in (tmp_path / "saved", run):
-            loaded = ganaug.load(source)
+            loaded = ganaug.load(source, registry=ganaug_registry)
             assert loaded.model == generator.model
             assert torch.equal(loaded.sample(per_class=2, seed=1), expected), f"round trip through {source}"
 
