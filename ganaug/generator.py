@@ -8,6 +8,7 @@ checkpoint folder. Only safetensors and JSON are read; nothing is unpickled.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from ganaug import storage
 from ganaug.devices import resolve_device
 from ganaug.errors import CheckpointError, ConfigError, UnknownGeneratorError
 from ganaug.gan import GAN, to_uint8
+from ganaug.metrics.fidelity import FidelityReport
 from ganaug.runs import checkpoint as ckpt
 
 if TYPE_CHECKING:
@@ -38,10 +40,12 @@ class TrainedGenerator:
         classes: class names; label ``k`` is ``classes[k]``.
     """
 
-    def __init__(self, gan: GAN, model: str, classes: Sequence[str]) -> None:
+    def __init__(self, gan: GAN, model: str, classes: Sequence[str], fidelity: FidelityReport | None = None) -> None:
         self.gan = gan
         self.model = model
         self.classes = list(classes)
+        self.fidelity = fidelity
+        """Per-class fidelity measured at the end of training on the training images (None when unknown)."""
 
     @property
     def network(self) -> nn.Module:
@@ -128,6 +132,8 @@ class TrainedGenerator:
             "classes": self.classes,
             "image_shape": list(self.image_shape),
         }
+        if self.fidelity is not None:
+            meta["fidelity"] = dataclasses.asdict(self.fidelity)
         return storage.write_folder_atomically(Path(directory), self.network.state_dict(), meta,
                                             GENERATOR_WEIGHTS, GENERATOR_META)
 
@@ -164,7 +170,7 @@ def load(path: str | Path, *, device: str | torch.device = "cpu", registry: Regi
             raise CheckpointError(f"{path / GENERATOR_META}: missing {', '.join(missing)}")
         gan = build_gan(meta["model"], meta["model_config"], len(meta["classes"]), meta["image_shape"], path, registry)
         _load_state(gan.sampling_generator, tensors, path)
-        return TrainedGenerator(gan, meta["model"], meta["classes"]).to(device)
+        return TrainedGenerator(gan, meta["model"], meta["classes"], _fidelity(meta, path)).to(device)
     checkpoint = ckpt.read_checkpoint(path) if (path / storage.META_FILE).exists() else ckpt.latest_checkpoint(path)
     if checkpoint is None:
         raise CheckpointError(
@@ -189,6 +195,16 @@ def build_gan(model: str, model_config: dict[str, Any], num_classes: int, image_
     if not isinstance(model_config, dict):
         raise CheckpointError(f"{where}: model_config must be a JSON object, got {model_config!r}")
     return entry.build(num_classes=num_classes, image_shape=tuple(image_shape), **model_config)
+
+
+def _fidelity(meta: dict[str, Any], where: Path) -> FidelityReport | None:
+    saved = meta.get("fidelity")
+    if saved is None:
+        return None
+    try:
+        return FidelityReport(**saved)
+    except TypeError as exc:
+        raise CheckpointError(f"{where / GENERATOR_META}: unreadable fidelity record ({exc})") from None
 
 
 def _load_state(module: nn.Module, tensors: dict[str, torch.Tensor], where: Path) -> None:

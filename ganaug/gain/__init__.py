@@ -9,8 +9,16 @@
 * :mod:`ganaug.gain.augment`: the classic augmentation baseline.
 """
 
-from ganaug.gain.config import GainConfig
-from ganaug.gain.protocol import evaluate_gain
-from ganaug.gain.report import GainReport
+import importlib
+
+_LAZY = {"GainConfig": "ganaug.gain.config", "GainReport": "ganaug.gain.report", "evaluate_gain": "ganaug.gain.protocol"}
+
+
+def __getattr__(name: str):
+    """Import on first use: the CLI reads GainConfig's fields without loading scikit-learn and matplotlib."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ganaug.gain' has no attribute {name!r}")
+
 
 __all__ = ["GainConfig", "GainReport", "evaluate_gain"]

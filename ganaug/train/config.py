@@ -59,6 +59,13 @@ class TrainConfig:
                                        maximum=1)
     collapse_warning: float = option(0.35, "Warn when a class's sample diversity falls below this fraction of its "
                                      "real images' diversity.", minimum=0)
+    min_fidelity: float = option(0.8, "A class's samples fail when a judge fitted on the real images recognises "
+                                 "them less than this fraction as often as it recognises real images of the class "
+                                 "(see ganaug.metrics.fidelity).", minimum=0, maximum=1)
+    class_balance: float = option(0.0, "How real batches (and so fake labels) are drawn: 0 uniformly over images, "
+                                  "1 uniformly over classes (rare classes as often as common ones), in between a "
+                                  "class of n images drawn with weight n^(1 - class_balance).", minimum=0, maximum=1,
+                                  flag=True)
     collapse_warning_after: int = option(200, "No collapse warning before this step: an untrained generator's "
                                          "variety means nothing yet.", minimum=0)
     fast_path: bool = option(True, "On CUDA: bf16 autocast, TF32, fused Adam and cuDNN autotuning. False trains in "

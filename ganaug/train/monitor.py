@@ -1,8 +1,13 @@
-"""What a run reports while it trains: log records, TensorBoard scalars, sample grids, diversity and collapse.
+"""What a run reports while it trains: log records, TensorBoard scalars, sample grids, fidelity, diversity.
 
 Every ``sample_every`` steps (and at the end) the generator draws a grid (one row per class, fixed
-noise) and ``diversity_samples`` images per class, whose per-class diversity is compared with the
-real images'; a class far below its real diversity raises a mode-collapse warning.
+noise) and ``diversity_samples`` images per class. Those samples are scored per class twice:
+
+* **fidelity** (:mod:`ganaug.metrics.fidelity`): does a class's sample show that class, for a judge
+  fitted on the real training images? A class whose samples fail raises a warning naming it;
+* **diversity**: compared with the real images'; a class far below raises a mode-collapse warning.
+
+Diversity alone never counts as healthy: a class can be varied and wrong.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from ganaug.data import ImageStore
 from ganaug.generator import TrainedGenerator
 from ganaug.grid import save_class_grid
 from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
+from ganaug.metrics.fidelity import FidelityJudge
 from ganaug.runs.folder import RunFolder
 from ganaug.seeds import Stream, derive_seed
 from ganaug.train.config import TrainConfig
@@ -33,10 +39,13 @@ class Monitor:
         self.run, self.store, self.config, self.enabled = run, store, config, enabled
         self.writer = None
         self.real_diversity: list[float] = []
+        self.judge: FidelityJudge | None = None
 
     def open(self) -> None:
         """Measure the real images' diversity and open TensorBoard when it is installed."""
         self.real_diversity = per_class_diversity(self.store.images, self.store.labels, self.store.num_classes)
+        if self.enabled:
+            self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes, seed=self.config.seed)
         if self.run is None or not self.config.tensorboard or not self.enabled:
             return
         try:
@@ -68,6 +77,12 @@ class Monitor:
         finite = [r for r in ratio if r == r]
         record["diversity_ratio"] = [round(r, 4) for r in ratio]
         record["diversity_ratio_mean"] = sum(finite) / len(finite) if finite else float("nan")
+        fidelity = self.judge.judge(fake, labels, min_fidelity=config.min_fidelity) if self.judge else None
+        if fidelity is not None:
+            record.update(fidelity.as_record())
+            trained.fidelity = fidelity
+            if fidelity.failing and (final or step >= config.collapse_warning_after):
+                warnings.warn(f"at step {step}, {fidelity.warning()}", stacklevel=2)
         collapsed = [self.store.classes[k] for k, r in enumerate(ratio) if r == r and r < config.collapse_warning]
         if collapsed and step >= config.collapse_warning_after:
             record["collapse_warning"] = collapsed

@@ -150,7 +150,8 @@ class Trainer:
         self.wrapping = Wrapping(self.state.gan, distributed=self.dist is not None, compile_mode=self.config.compile)
         self.wrapping.wrap(self.device)
         self.batches = BatchOrder(len(self.store), self.config.batch_size, seed=self.config.seed,
-                                  world_size=self.world_size, rank=self.rank, device=self.device)
+                                  world_size=self.world_size, rank=self.rank, device=self.device,
+                                  labels=self.store.labels, class_balance=self.config.class_balance)
         if self.run_folder is not None and self.is_main:
             self.run_folder.write_config(
                 {"train": dataclasses.asdict(self.config), "model": self.model_config, "classes": self.store.classes,
@@ -271,9 +272,10 @@ class Trainer:
                 dist.broadcast(tensor, src=0)
         self.save_checkpoint()
         if self.is_main:
+            final = self.monitor.sample_and_score(trained, self.state.step, final=True)  # sets trained.fidelity
             if self.run_folder is not None:
                 trained.save(self.run_folder.generator)
-            self.monitor.log(self.monitor.sample_and_score(trained, self.state.step, final=True))
+            self.monitor.log(final)
         distributed.barrier(self.dist)
         return trained
 

@@ -21,3 +21,18 @@ def test_ranks_take_disjoint_slices_of_the_same_global_batch():
     ranks = [BatchOrder(80, 8, seed=1, world_size=2, rank=r) for r in (0, 1)]
     for b in range(6):
         assert torch.equal(torch.cat([r.indices(b) for r in ranks]), one.indices(b))
+
+
+def test_class_balance_draws_rare_classes_as_often_as_common_ones():
+    labels = torch.cat([torch.zeros(90, dtype=torch.long), torch.ones(10, dtype=torch.long)])
+
+    def share_of_rare(balance: float) -> float:
+        order = BatchOrder(100, 50, seed=0, labels=labels, class_balance=balance)
+        drawn = torch.cat([order.indices(b) for b in range(40)])
+        return float((labels[drawn] == 1).double().mean())
+
+    assert abs(share_of_rare(0.0) - 0.10) < 1e-9  # plain shuffles: every image once per epoch
+    assert abs(share_of_rare(1.0) - 0.5) < 0.05
+    assert 0.15 < share_of_rare(0.5) < 0.35  # 10^0.5 / (90^0.5 + 10^0.5) = 0.25
+    again = BatchOrder(100, 50, seed=0, labels=labels, class_balance=1.0)
+    assert torch.equal(again.indices(3), BatchOrder(100, 50, seed=0, labels=labels, class_balance=1.0).indices(3))
