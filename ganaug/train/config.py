@@ -66,8 +66,8 @@ class TrainConfig:
                                   "1 uniformly over classes (rare classes as often as common ones), in between a "
                                   "class of n images drawn with weight n^(1 - class_balance).", minimum=0, maximum=1,
                                   flag=True)
-    collapse_warning_after: int = option(200, "No collapse warning before this step: an untrained generator's "
-                                         "variety means nothing yet.", minimum=0)
+    collapse_warning_after: int = option(200, "No collapse or fidelity warning before this step: an untrained "
+                                         "generator's samples mean nothing yet.", minimum=0)
     fast_path: bool = option(True, "On CUDA: bf16 autocast, TF32, fused Adam and cuDNN autotuning. False trains in "
                              "plain float32 (to check the fast path against). On the CPU both are the same float32 "
                              "path.")

@@ -81,7 +81,7 @@ class Monitor:
         if fidelity is not None:
             record.update(fidelity.as_record())
             trained.fidelity = fidelity
-            if fidelity.failing and (final or step >= config.collapse_warning_after):
+            if fidelity.failing and step >= config.collapse_warning_after:
                 warnings.warn(f"at step {step}, {fidelity.warning()}", stacklevel=2)
         collapsed = [self.store.classes[k] for k, r in enumerate(ratio) if r == r and r < config.collapse_warning]
         if collapsed and step >= config.collapse_warning_after:

@@ -1,0 +1,77 @@
+"""Per-class fidelity: real images pass, mislabelled ones fail by name, rare classes are judged fairly."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import pytest
+import torch
+
+import ganaug
+from ganaug.metrics.fidelity import FidelityJudge, FidelityReport
+from ganaug.testing import make_tiny_data
+
+
+def long_tail():
+    """3 classes of 40, 12 and 4 images (a stripe per class), plus a held-out set drawn alike."""
+    full = make_tiny_data((1, 12, 12), num_classes=3, per_class=60, seed=1)
+    keep = torch.cat([torch.arange(0, 40), torch.arange(60, 72), torch.arange(120, 124)])
+    held = torch.cat([torch.arange(40, 60), torch.arange(100, 120), torch.arange(160, 180)])
+    return full.subset(keep), full.subset(held)
+
+
+def test_real_held_out_images_pass_and_mislabelled_ones_fail():
+    train, held = long_tail()
+    judge = FidelityJudge(train.images, train.labels, train.classes)
+    assert all(r > 0.9 for r in judge.real_recall)
+    honest = judge.judge(held.images, held.labels)
+    assert honest.failing == [] and min(honest.fidelity) > 0.9
+    swapped = judge.judge(held.images, (held.labels + 1) % 3)
+    assert swapped.failing == ["class0", "class1", "class2"] and max(swapped.fidelity) < 0.1
+    assert "'class2' 0% (real images 100%)" in swapped.warning()
+
+
+def test_the_rare_class_is_not_out_voted_by_the_common_one():
+    train, held = long_tail()
+    judge = FidelityJudge(train.images, train.labels, train.classes)
+    rare = held.labels == 2
+    assert float((judge.predict(held.images[rare]) == 2).double().mean()) > 0.9
+
+
+def test_a_class_with_one_image_is_unjudged_not_failed():
+    store = make_tiny_data((1, 8, 8), num_classes=3, per_class=10)
+    store = store.subset(torch.arange(21))  # class 2 keeps one image
+    judge = FidelityJudge(store.images, store.labels, store.classes)
+    report = judge.judge(store.images, store.labels)
+    assert math.isnan(report.real_recall[2]) and math.isnan(report.fidelity[2])
+    assert report.unjudged == ["class2"] and "class2" not in report.failing
+    assert report.passes(2) is None
+
+
+def test_report_record_and_relative_fidelity():
+    report = FidelityReport(["a", "b"], [0.45, 0.9], [0.9, 0.9], min_fidelity=0.8)
+    assert report.relative == [0.5, 1.0]
+    assert report.failing == ["a"]
+    record = report.as_record()
+    assert record["fidelity"] == [0.45, 0.9] and record["fidelity_failing"] == ["a"]
+    assert record["fidelity_mean"] == pytest.approx(0.675)
+
+
+def test_training_logs_fidelity_warns_by_class_and_saves_it(tmp_path):
+    data = make_tiny_data((1, 8, 8), num_classes=3, per_class=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        generator = ganaug.fit(data, "test_cdcgan", steps=2, batch_size=8, out=tmp_path, progress=False,
+                               sample_every=1, collapse_warning_after=0, min_fidelity=1.0, tensorboard=False)
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    scored = [r for r in records if "fidelity" in r]
+    assert scored and all(len(r["fidelity"]) == 3 and len(r["fidelity_real_recall"]) == 3 for r in scored)
+    failing = scored[-1]["fidelity_failing"]
+    assert failing, "a 2-step generator's samples cannot match real images under min_fidelity=1"
+    assert any(f"'{failing[0]}'" in str(w.message) and "not recognisable" in str(w.message) for w in caught)
+    assert generator.fidelity is not None
+    assert generator.fidelity.fidelity == pytest.approx(scored[-1]["fidelity"], abs=1e-4)
+    loaded = ganaug.load(tmp_path / "generator")
+    assert loaded.fidelity == generator.fidelity
