@@ -40,6 +40,8 @@ class GainConfig:
     filter_confidence: float | None = option(
         None, "Also run every synthetic arm keeping only samples that the seed's real+classic classifier gives "
         "their class with at least this probability (arms '..., filtered').", above=0, maximum=1, flag=True)
+    fidelity_gate: bool = option(True, "Synthetic arms use SyntheticMix's fidelity gate (classes whose samples "
+                                 "fail get no synthetic images) and its max_per_real cap, as users do by default.")
     test_size: float = option(0.25, "Share held out for testing when no test set is given.", above=0, below=1)
     metric: str = option("balanced_accuracy", "Metric of the verdict and the plots.", choices=METRICS, flag=True)
     quality_samples: int = option(100, "Generated images per class for the quality measures.", minimum=2)

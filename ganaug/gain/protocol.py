@@ -147,7 +147,8 @@ class _SeedRun:
                          if arm.filtered else None)
         mix = SyntheticMix(self.real, self.generator, ratio=arm.ratio, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
-                           sample_filter=sample_filter)
+                           sample_filter=sample_filter, **({} if config.fidelity_gate else
+                                                           {"fidelity": None, "max_per_real": None}))
         model = self.factory(num_classes=self.subset.num_classes, image_shape=self.subset.image_shape, seed=seed)
         classifier = Classifier(model, device=self.device).fit(mix, steps=config.steps, batch_size=config.batch_size,
                                                               lr=config.lr, seed=seed)

@@ -27,10 +27,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ganaug.errors import DataError
+from ganaug.errors import ConfigError, DataError
 from ganaug.generator import TrainedGenerator
+from ganaug.metrics.fidelity import FidelityReport
 from ganaug.mix.bank import SyntheticBank
 from ganaug.mix.formats import ItemFormat, detect_format, read_labels
+from ganaug.mix.gate import gate, measure_fidelity
 from ganaug.mix.policies import allocate_synthetic, check_ratio, resolve_policy
 from ganaug.mix.transforms import SeededTransform
 
@@ -57,6 +59,13 @@ class SyntheticMix(Dataset):
             :class:`~ganaug.mix.filters.ConfidenceFilter`); rejected bank images are redrawn with new noise.
         max_draws: draws per bank slot before giving up; a slot still rejected then takes a copy of an
             accepted image of its class (or, if its class has none, keeps its last draw, with a warning).
+        fidelity: the per-class fidelity gate (:mod:`ganaug.mix.gate`): ``"auto"`` uses the one measured
+            when the generator was trained (or measures it now on the real items), a
+            :class:`~ganaug.metrics.fidelity.FidelityReport` is used as given, None mixes without the gate.
+            Classes whose samples fail get no synthetic images, with a warning naming them.
+        max_per_real: at most this many synthetic images per real image of a class, scaled down by the
+            class's relative fidelity when below 1; None for no cap. So ``"balance"`` tops a class of 5 real
+            images up by 20 at most, not by hundreds.
     """
 
     def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | None = 0.5,
@@ -64,7 +73,8 @@ class SyntheticMix(Dataset):
                  refresh: str | int = "epoch", transform: Any = None, seed: int = 0, return_source: bool = False,
                  synthetic_only: bool = False, labels: Sequence[int] | None = None,
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-                 max_draws: int = 10) -> None:
+                 max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
+                 max_per_real: float | None = 4.0) -> None:
         self.real, self.generator, self.transform = real, generator, transform
         self.seed, self.return_source, self.synthetic_only = int(seed), return_source, synthetic_only
         self.ratio = check_ratio(ratio, class_policy, synthetic_only)
@@ -77,7 +87,9 @@ class SyntheticMix(Dataset):
         counts = [0] * generator.num_classes
         for label in real_labels:
             counts[label] += 1
-        per_class = allocate_synthetic(counts, self.ratio, resolve_policy(class_policy, generator.classes))
+        wanted = allocate_synthetic(counts, self.ratio, resolve_policy(class_policy, generator.classes))
+        self.fidelity = self._fidelity(fidelity, real_labels, wanted)
+        per_class = gate(wanted, counts, self.fidelity, self._check_cap(max_per_real))
         self.real_class_counts = counts
         self.n_real = 0 if synthetic_only else len(real_labels)
         self.real_labels = real_labels if not synthetic_only else []
@@ -106,6 +118,25 @@ class SyntheticMix(Dataset):
                 f"real label {real_labels[bad]} (item {bad}) is outside the generator's classes 0..{k - 1}; "
                 "train the generator on this dataset"
             )
+
+    def _fidelity(self, fidelity: FidelityReport | str | None, real_labels: list[int], wanted: list[int]
+                  ) -> FidelityReport | None:
+        if fidelity is None or isinstance(fidelity, FidelityReport):
+            return fidelity
+        if fidelity != "auto":
+            raise ConfigError(f"fidelity={fidelity!r}; use 'auto', a FidelityReport, or None to mix without the gate")
+        if self.synthetic_only:
+            return None  # synthetic-only training measures the generator itself: nothing to protect
+        if self.generator.fidelity is not None or not any(wanted):
+            return self.generator.fidelity
+        return measure_fidelity(self.real, real_labels, self.generator, seed=self.seed)
+
+    @staticmethod
+    def _check_cap(max_per_real: float | None) -> float | None:
+        if max_per_real is not None and (not isinstance(max_per_real, (int, float)) or isinstance(max_per_real, bool)
+                                         or max_per_real < 0):
+            raise ConfigError(f"max_per_real={max_per_real!r} must be a number >= 0, or None for no cap")
+        return max_per_real
 
     def _detect_format(self) -> ItemFormat:
         probe = [self.real[i][0] for i in range(min(8, self.n_real))]

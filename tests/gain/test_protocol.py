@@ -18,7 +18,7 @@ from ganaug.metrics.quality import frechet_distance, prdc
 from ganaug.metrics.stats import mean_ci, paired_difference
 from ganaug.testing import make_tiny_data
 
-FAST = {"seeds": 2, "steps": 3, "batch_size": 16, "progress": False, "quality_samples": 6}
+FAST = {"seeds": 2, "steps": 3, "batch_size": 16, "progress": False, "quality_samples": 6, "fidelity_gate": False}
 
 
 @pytest.fixture(scope="module")

@@ -99,31 +99,34 @@ def test_balance_levels_the_rare_classes(counts, ratio):
 
 
 def test_mix_counts_and_sources(store, generator):
-    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.2, return_source=True)
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.2, return_source=True)
     assert (len(mix), mix.n_real, mix.n_synthetic) == (100, 80, 20)
     assert sum(1 for i in range(len(mix)) if mix[i][2]) == 20
     assert mix.class_counts()["class0"] == {"real": 20, "synthetic": 5, "total": 25}
-    assert SyntheticMix(tensor_dataset(store), generator, ratio=0).n_synthetic == 0
+    assert SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0).n_synthetic == 0
 
 
 def test_balance_tops_up_an_imbalanced_set(store, generator):
     keep = [i for i in range(80) if store.labels[i] != 3 or i % 10 == 0]  # class3: 2 images
-    mix = SyntheticMix(FormatDataset(store, "tensor", keep), generator, ratio=None, class_policy="balance")
+    real = FormatDataset(store, "tensor", keep)
+    mix = SyntheticMix(real, generator, fidelity=None, ratio=None, class_policy="balance", max_per_real=None)
     assert {name: c["total"] for name, c in mix.class_counts().items()} == {f"class{k}": 20 for k in range(4)}
     assert mix.class_counts()["class3"]["synthetic"] == 18
+    capped = SyntheticMix(real, generator, fidelity=None, ratio=None, class_policy="balance")  # max_per_real=4
+    assert capped.class_counts()["class3"] == {"real": 2, "synthetic": 8, "total": 10}
 
 
 def test_dict_policy_by_name_and_index(store, generator):
-    mix = SyntheticMix(tensor_dataset(store), generator, class_policy={"class1": 3, 3: 2})
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, class_policy={"class1": 3, 3: 2})
     assert mix.synthetic_labels.tolist() == [1, 1, 1, 3, 3]
     with pytest.raises(ConfigError, match="unknown class 'zebra'"):
-        SyntheticMix(tensor_dataset(store), generator, class_policy={"zebra": 3})
+        SyntheticMix(tensor_dataset(store), generator, fidelity=None, class_policy={"zebra": 3})
 
 
 def test_synthetic_only(store, generator):
     with pytest.raises(ConfigError, match="synthetic_only=True"):
-        SyntheticMix(tensor_dataset(store), generator, ratio=1.0)
-    mix = SyntheticMix(tensor_dataset(store), generator, ratio=1.0, synthetic_only=True)
+        SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=1.0)
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=1.0, synthetic_only=True)
     assert (mix.n_real, mix.n_synthetic) == (0, 80)
 
 
@@ -141,17 +144,17 @@ def _collect(mix, batch_size, workers):
 
 
 def test_items_do_not_depend_on_workers_or_batch_size(store, generator):
-    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.5, seed=3)
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.5, seed=3)
     reference = _collect(mix, 7, 0)
     for batch_size, workers in ((32, 0), (5, 2)):
-        other = _collect(SyntheticMix(tensor_dataset(store), generator, ratio=0.5, seed=3), batch_size, workers)
+        other = _collect(SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.5, seed=3), batch_size, workers)
         assert all(torch.equal(reference[e], other[e]) for e in (0, 1))
     assert not torch.equal(reference[0][80:], reference[1][80:])  # refresh="epoch" draws a new bank
     assert torch.equal(reference[0][:80], reference[1][:80])  # real items untouched
 
 
 def test_refresh_never_and_bank_size(store, generator):
-    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.5, refresh="never", bank_size=8)
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.5, refresh="never", bank_size=8)
     first = torch.stack([mix[i][0] for i in range(80, 160)])
     mix.set_epoch(5)
     assert torch.equal(first, torch.stack([mix[i][0] for i in range(80, 160)]))
@@ -165,7 +168,7 @@ def test_refresh_never_and_bank_size(store, generator):
 
 @pytest.mark.parametrize("form", ["pil", "ndarray", "tensor", "float"])
 def test_synthetic_items_take_the_real_items_form(store, generator, form):
-    mix = SyntheticMix(FormatDataset(store, form), generator, ratio=0.5)
+    mix = SyntheticMix(FormatDataset(store, form), generator, fidelity=None, ratio=0.5)
     real, synthetic = mix[0][0], mix[len(mix) - 1][0]
     assert type(real) is type(synthetic)
     if form == "pil":
@@ -178,8 +181,8 @@ def test_synthetic_items_take_the_real_items_form(store, generator, form):
 
 def test_albumentations_transform_applies_to_both_kinds(store, generator):
     transform = A.Compose([A.HorizontalFlip(p=1.0)], seed=0)
-    plain = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, seed=1)
-    flipped = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, seed=1, transform=transform)
+    plain = SyntheticMix(FormatDataset(store, "ndarray"), generator, fidelity=None, ratio=0.5, seed=1)
+    flipped = SyntheticMix(FormatDataset(store, "ndarray"), generator, fidelity=None, ratio=0.5, seed=1, transform=transform)
     for index in (0, len(plain) - 1):
         assert np.array_equal(flipped[index][0], plain[index][0][:, ::-1])
 
@@ -188,8 +191,8 @@ def test_random_transforms_are_seeded_per_item_and_epoch(store, generator):
     """A random transform changes items, the same (epoch, index) always gives the same image, and a new
     epoch draws new transforms; ``refresh="never"`` keeps the bank, so only the transform can differ."""
     transform = A.Compose([A.Affine(translate_px=(-2, 2), p=1.0)], seed=0)
-    plain = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, refresh="never")
-    mix = SyntheticMix(FormatDataset(store, "ndarray"), generator, ratio=0.5, refresh="never", transform=transform)
+    plain = SyntheticMix(FormatDataset(store, "ndarray"), generator, fidelity=None, ratio=0.5, refresh="never")
+    mix = SyntheticMix(FormatDataset(store, "ndarray"), generator, fidelity=None, ratio=0.5, refresh="never", transform=transform)
     n = len(mix)
     assert n == len(plain) == 160
 
@@ -220,19 +223,19 @@ def test_random_transforms_are_seeded_per_item_and_epoch(store, generator):
 def test_bad_inputs(store, generator):
     ds = tensor_dataset(store)
     with pytest.raises(ConfigError, match=r"ratio=1.5 must be a number in \[0, 1\)"):
-        SyntheticMix(ds, generator, ratio=1.5)
+        SyntheticMix(ds, generator, fidelity=None, ratio=1.5)
     with pytest.raises(ConfigError, match="ratio=None needs class_policy='balance'"):
-        SyntheticMix(ds, generator, ratio=None)
+        SyntheticMix(ds, generator, fidelity=None, ratio=None)
     two_classes = ganaug.ImageStore(store.images[:40], store.labels[:40], ["a", "b"])
     other = ganaug.fit(two_classes, "test_cdcgan", steps=1, batch_size=8, progress=False)
     with pytest.raises(DataError, match=r"real label 2 \(item 40\) is outside the generator's classes 0..1"):
-        SyntheticMix(ds, other)
+        SyntheticMix(ds, other, fidelity=None)
     wrong_shape = TensorDataset(torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.arange(8) % 4)
     with pytest.raises(DataError, match=r"shape \(3, 8, 8\) but the generator makes"):
-        SyntheticMix(wrong_shape, generator)
+        SyntheticMix(wrong_shape, generator, fidelity=None)
     normalised = TensorDataset((store.images.float() / 255 - 0.13) / 0.3, store.labels)
     with pytest.raises(DataError, match="looks normalised"):
-        SyntheticMix(normalised, generator)
+        SyntheticMix(normalised, generator, fidelity=None)
 
     class NoLabels(Dataset):
         def __len__(self):
@@ -242,15 +245,15 @@ def test_bad_inputs(store, generator):
             return store.images[i], int(store.labels[i])
 
     with pytest.raises(DataError, match="pass labels="):
-        SyntheticMix(NoLabels(), generator)
-    assert len(SyntheticMix(NoLabels(), generator, labels=[0, 0, 0, 0], ratio=0.5)) == 8
+        SyntheticMix(NoLabels(), generator, fidelity=None)
+    assert len(SyntheticMix(NoLabels(), generator, fidelity=None, labels=[0, 0, 0, 0], ratio=0.5)) == 8
 
 
 # -- batches and sharding -----------------------------------------------------------------------
 
 
 def test_distributed_sampler_partitions_the_mix(store, generator):
-    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.5)
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.5)
     shards = [list(DistributedSampler(mix, num_replicas=3, rank=r, shuffle=True, seed=1, drop_last=True))
               for r in range(3)]
     seen = [i for shard in shards for i in shard]
@@ -259,7 +262,7 @@ def test_distributed_sampler_partitions_the_mix(store, generator):
 
 @pytest.mark.parametrize("replicas", [1, 2])
 def test_mixed_batch_sampler_exact_share_in_every_batch(store, generator, replicas):
-    mix = SyntheticMix(tensor_dataset(store), generator, ratio=0.25)
+    mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.25)
     samplers = [MixedBatchSampler(mix, 8, num_replicas=replicas, rank=r, seed=2) for r in range(replicas)]
     batches = [b for s in samplers for b in s]
     assert all(sum(i >= mix.n_real for i in b) == 2 and len(b) == 8 for b in batches)
@@ -273,7 +276,7 @@ def test_mixed_batch_sampler_exact_share_in_every_batch(store, generator, replic
 def test_user_training_loop_on_a_mix(store, generator):
     """What a user does: wrap the dataset, keep the loop."""
     torch.manual_seed(0)
-    train_set = SyntheticMix(FormatDataset(store, "float"), generator, ratio=0.3)
+    train_set = SyntheticMix(FormatDataset(store, "float"), generator, fidelity=None, ratio=0.3)
     loader = DataLoader(train_set, batch_size=16, shuffle=True)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 4))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

@@ -73,15 +73,15 @@ def even_sum(images, labels):
 
 
 def test_rejected_bank_images_are_redrawn(store, generator):
-    mix = SyntheticMix(real40(store), generator, ratio=0.5, seed=3, labels=store.labels[::2].tolist(),
+    mix = SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, seed=3, labels=store.labels[::2].tolist(),
                        sample_filter=even_sum)
     assert bool(even_sum(mix.bank, mix.bank_labels).all())
     assert set(mix.acceptance) == set(generator.classes)
     assert all(0.2 < share < 0.8 for share in mix.acceptance.values()), mix.acceptance
-    again = SyntheticMix(real40(store), generator, ratio=0.5, seed=3, labels=store.labels[::2].tolist(),
+    again = SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, seed=3, labels=store.labels[::2].tolist(),
                          sample_filter=even_sum)
     assert torch.equal(mix.bank, again.bank)
-    unfiltered = SyntheticMix(real40(store), generator, ratio=0.5, seed=3,
+    unfiltered = SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, seed=3,
                               labels=store.labels[::2].tolist())
     assert not torch.equal(mix.bank, unfiltered.bank)
     mix.set_epoch(1)  # the refreshed bank is filtered too
@@ -100,32 +100,33 @@ def test_slots_never_accepted_copy_an_accepted_image_or_warn(store, generator):
         return keep
 
     labels = store.labels[::2].tolist()
-    mix = SyntheticMix(real40(store), generator, ratio=0.5, labels=labels, max_draws=3,
+    mix = SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, labels=labels, max_draws=3,
                        sample_filter=one_image_of_class_one)
     ones = mix.bank[mix.bank_labels == 1]
     assert len(ones) > 1 and all(torch.equal(image, ones[0]) for image in ones)
     assert mix.acceptance["class1"] == pytest.approx(1 / (1 + 3 * (len(ones) - 1)))  # the accepted slot took one draw
 
     with pytest.warns(UserWarning, match=r"accepted no image of class\(es\) 'class1' in 2 draws"):
-        SyntheticMix(real40(store), generator, ratio=0.5, labels=labels, max_draws=2,
+        SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, labels=labels, max_draws=2,
                      sample_filter=lambda images, labels: labels != 1)
 
 
 def test_bad_filters_are_refused(store, generator):
     labels = store.labels[::2].tolist()
     with pytest.raises(ConfigError, match="sample_filter=3 must be callable"):
-        SyntheticMix(real40(store), generator, ratio=0.5, labels=labels, sample_filter=3)
+        SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, labels=labels, sample_filter=3)
     with pytest.raises(ConfigError, match="it must return a bool tensor of shape"):
-        SyntheticMix(real40(store), generator, ratio=0.5, labels=labels,
+        SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, labels=labels,
                      sample_filter=lambda images, labels: torch.ones(len(labels)))
     with pytest.raises(ConfigError, match="max_draws=0 must be a positive integer"):
-        SyntheticMix(real40(store), generator, ratio=0.5, labels=labels, max_draws=0)
+        SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, labels=labels, max_draws=0)
 
 
 def test_gain_adds_filtered_arms_judged_by_the_classic_classifier(store, generator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an untrained judge may reject whole classes
         report = evaluate_gain(store, generator=generator, ratios=(0.5,), filter_confidence=0.3, seeds=1, steps=3,
+                               fidelity_gate=False,
                                batch_size=16, progress=False, quality_samples=6, synthetic_only=False)
     assert report.arm_names == ["real", "real+classic", "real+synthetic@0.5", "real+classic+synthetic@0.5",
                            "real+synthetic@0.5, filtered", "real+classic+synthetic@0.5, filtered"]

@@ -13,7 +13,7 @@ from ganaug.testing import make_tiny_data
 def mix(tiny_generator):
     """80 real items (0..79) and 80 synthetic ones (80..159)."""
     store = make_tiny_data(num_classes=4, per_class=20)
-    mix = SyntheticMix(TensorDataset(store.images, store.labels), tiny_generator, ratio=0.5)
+    mix = SyntheticMix(TensorDataset(store.images, store.labels), tiny_generator, fidelity=None, ratio=0.5)
     assert (mix.n_real, mix.n_synthetic) == (80, 80)
     return mix
 

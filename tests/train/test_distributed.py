@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent('''
     # SyntheticMix under DistributedSampler: each rank its own part of the same mix
     store = ganaug.load_data(data)
     real = torch.utils.data.TensorDataset(store.images, store.labels)
-    mix = ganaug.SyntheticMix(real, generator, ratio=0.5, seed=1)
+    mix = ganaug.SyntheticMix(real, generator, ratio=0.5, seed=1, fidelity=None)
     sampler = torch.utils.data.DistributedSampler(mix, shuffle=True, seed=2)
     indices = list(sampler)
     bank = hashlib.sha256(mix.bank.numpy().tobytes()).hexdigest()
