@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ganaug.data.labels import read_labels
 from ganaug.devices import resolve_device
 from ganaug.errors import ConfigError
 
@@ -36,20 +37,31 @@ class Classifier:
         self.device = resolve_device(device)
         self.batch_size = int(batch_size)
 
-    def fit(self, dataset: Dataset, *, steps: int, batch_size: int, lr: float, seed: int) -> Classifier:
+    def fit(self, dataset: Dataset, *, steps: int, batch_size: int, lr: float, seed: int,
+            balanced: bool = False) -> Classifier:
         """Train for ``steps`` Adam steps (torch) or on one pass of the data (scikit-learn).
 
         A dataset with ``set_epoch`` (a :class:`~ganaug.mix.SyntheticMix`) gets about ten synthetic
         banks over the run. The torch RNG is forked and seeded with ``seed``; the caller's is untouched.
+        With ``balanced``, items are drawn with replacement, each class equally often (a torch
+        classifier), or weighted by the inverse class frequency (a scikit-learn one with
+        ``sample_weight``); the dataset must tell its labels (``labels()`` or ``targets``).
         """
         if not self.is_torch:
             images, labels = collate([dataset[i] for i in range(len(dataset))])
-            self.model = self.model.fit(images.flatten(1).numpy(), labels.numpy())
+            weights = _inverse_frequency(labels) if balanced else None
+            kwargs = {"sample_weight": weights.numpy()} if weights is not None else {}
+            self.model = self.model.fit(images.flatten(1).numpy(), labels.numpy(), **kwargs)
             return self
         model = self.model.to(self.device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=collate,
-                            drop_last=len(dataset) >= batch_size, generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        sampler = None
+        if balanced:
+            weights = _inverse_frequency(torch.as_tensor(_dataset_labels(dataset)))
+            sampler = torch.utils.data.WeightedRandomSampler(weights.double(), len(dataset), generator=generator)
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                            collate_fn=collate, drop_last=len(dataset) >= batch_size, generator=generator)
         epochs = math.ceil(steps / max(len(loader), 1))
         refresh_every = max(1, epochs // 10)  # about ten synthetic banks per run
         step, epoch = 0, 0
@@ -112,6 +124,18 @@ class Classifier:
             x = images[start:start + self.batch_size].to(self.device).float() / 255.0
             outputs.append(forward(x).cpu())
         return torch.cat(outputs)
+
+
+def _inverse_frequency(labels: torch.Tensor) -> torch.Tensor:
+    """Per item, 1 / (items of its class): every class gets the same total weight."""
+    counts = torch.bincount(labels.long())
+    return 1.0 / counts[labels.long()].double()
+
+
+def _dataset_labels(dataset: Dataset) -> list[int]:
+    if callable(getattr(dataset, "labels", None)):
+        return list(dataset.labels())  # a SyntheticMix: real and synthetic items
+    return read_labels(dataset)
 
 
 def _pixels(images: torch.Tensor) -> np.ndarray:

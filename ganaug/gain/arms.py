@@ -8,6 +8,7 @@ from ganaug.errors import ConfigError
 from ganaug.gain.config import GainConfig
 
 FILTERED = ", filtered"
+BALANCED = ", balanced sampling"
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,21 @@ class Arm:
         classic: classic augmentation (albumentations) on every item.
         filtered: the synthetic bank keeps only samples the seed's ``real+classic`` classifier
             recognises (:class:`~ganaug.mix.filters.ConfidenceFilter`).
+        topup: synthetic images top the rare classes up (``class_policy="balance"``, ``ratio=None``),
+            within SyntheticMix's cap and fidelity gate, instead of a fixed share.
+        balanced: class-balanced sampling of the training items (each class drawn equally often), the
+            usual long-tail fix without synthetic data.
     """
 
     ratio: float = 0.0
     classic: bool = False
     filtered: bool = False
+    topup: bool = False
+    balanced: bool = False
 
     @property
     def synthetic(self) -> bool:
-        return self.ratio > 0
+        return self.ratio > 0 or self.topup
 
     @property
     def synthetic_only(self) -> bool:
@@ -36,17 +43,19 @@ class Arm:
     @property
     def baseline(self) -> Arm:
         """The arm without synthetic data that this one is judged against."""
-        return Arm(classic=self.classic)
+        return Arm(classic=self.classic, balanced=self.balanced)
 
     @property
     def name(self) -> str:
-        """``real``, ``real+classic``, ``real[+classic]+synthetic@R[, filtered]`` or ``synthetic-only``."""
+        """``real[+classic][+synthetic@R|@balance][, filtered][, balanced sampling]`` or ``synthetic-only``."""
         if self.synthetic_only:
             return "synthetic-only"
-        base = "real+classic" if self.classic else "real"
-        if not self.synthetic:
-            return base
-        return f"{base}+synthetic@{self.ratio:g}" + (FILTERED if self.filtered else "")
+        name = "real+classic" if self.classic else "real"
+        if self.topup:
+            name += "+synthetic@balance"
+        elif self.synthetic:
+            name += f"+synthetic@{self.ratio:g}"
+        return name + (FILTERED if self.filtered else "") + (BALANCED if self.balanced else "")
 
     def __str__(self) -> str:
         return self.name
@@ -56,11 +65,20 @@ REAL, CLASSIC, SYNTHETIC_ONLY = Arm(), Arm(classic=True), Arm(ratio=1.0)
 
 
 def arms_for(config: GainConfig) -> list[Arm]:
-    """Every arm of a protocol, in the order they run (the real ones first: the filter needs ``real+classic``)."""
+    """Every arm of a protocol, in the order they run (the real ones first: the filter needs ``real+classic``).
+
+    With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
+    sampling, with and without classic augmentation), and synthetic top-up arms.
+    """
+    long_tail = config.imbalance is not None
     arms = [REAL, CLASSIC]
+    if long_tail:
+        arms += [Arm(balanced=True), Arm(classic=True, balanced=True)]
     for filtered in (False, True) if config.filter_confidence is not None else (False,):
         arms += [Arm(r, False, filtered) for r in config.ratios]
         arms += [Arm(r, True, filtered) for r in config.ratios]
+        if long_tail:
+            arms += [Arm(topup=True, filtered=filtered), Arm(classic=True, topup=True, filtered=filtered)]
     if config.synthetic_only:
         arms.append(SYNTHETIC_ONLY)
     return arms
@@ -68,11 +86,17 @@ def arms_for(config: GainConfig) -> list[Arm]:
 
 def arm_from_name(name: str) -> Arm:
     """The arm of a name written by :attr:`Arm.name` (reports saved as JSON hold names)."""
-    for arm in (REAL, CLASSIC, SYNTHETIC_ONLY):
-        if name == arm.name:
-            return arm
+    if name == SYNTHETIC_ONLY.name:
+        return SYNTHETIC_ONLY
+    balanced = name.endswith(BALANCED)
+    name = name.removesuffix(BALANCED)
     filtered = name.endswith(FILTERED)
     base, _, ratio = name.removesuffix(FILTERED).partition("+synthetic@")
-    if base not in ("real", "real+classic") or not ratio:
+    if base not in ("real", "real+classic"):
         raise ConfigError(f"not an arm name: {name!r}")
-    return Arm(float(ratio), base == "real+classic", filtered)
+    topup = ratio == "balance"
+    try:
+        value = 0.0 if topup or not ratio else float(ratio)
+    except ValueError:
+        raise ConfigError(f"not an arm name: {name!r}") from None
+    return Arm(value, base == "real+classic", filtered, topup, balanced)

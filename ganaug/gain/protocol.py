@@ -46,6 +46,7 @@ from ganaug.gain.report import GainReport
 from ganaug.gain.subsets import StoreDataset, draw_subset
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.classification import score
+from ganaug.metrics.fidelity import FidelityReport
 from ganaug.metrics.quality import quality_report
 from ganaug.mix import ConfidenceFilter, SyntheticMix
 from ganaug.plugins.registry import Registry, default_registry
@@ -98,6 +99,8 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
             if arm == REAL:
                 report.quality.append(seed_run.quality())
             bar.update(1)
+        if seed_run.fidelity is not None:
+            report.fidelity.append({"seed": seed, **dataclasses.asdict(seed_run.fidelity)})
     bar.close()
     report.seconds = time.perf_counter() - started
     if out is not None:
@@ -139,19 +142,24 @@ class _SeedRun:
         self.device = resolve_device(config.device)
         self.real = StoreDataset(subset)
         self.trained: dict[Arm, Classifier] = {}
+        self.fidelity: FidelityReport | None = None
+        """The per-class fidelity the synthetic arms' gate used (None without the gate)."""
 
     def run(self, arm: Arm) -> dict[str, Any]:
         """Train the classifier on ``arm``'s data and score it on the test set; returns the run record."""
         config, seed = self.config, self.seed
         sample_filter = (ConfidenceFilter(self.trained[CLASSIC].model, config.filter_confidence, device=self.device)
                          if arm.filtered else None)
-        mix = SyntheticMix(self.real, self.generator, ratio=arm.ratio, seed=seed, synthetic_only=arm.synthetic_only,
+        policy = {"ratio": None, "class_policy": "balance"} if arm.topup else {"ratio": arm.ratio}
+        gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
+        mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
-                           sample_filter=sample_filter, **({} if config.fidelity_gate else
-                                                           {"fidelity": None, "max_per_real": None}))
+                           sample_filter=sample_filter, **policy, **gate)
+        if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
+            self.fidelity = mix.fidelity
         model = self.factory(num_classes=self.subset.num_classes, image_shape=self.subset.image_shape, seed=seed)
         classifier = Classifier(model, device=self.device).fit(mix, steps=config.steps, batch_size=config.batch_size,
-                                                              lr=config.lr, seed=seed)
+                                                              lr=config.lr, seed=seed, balanced=arm.balanced)
         if arm in (REAL, CLASSIC):
             self.trained[arm] = classifier
         predictions = classifier.predict(self.test_store.images).numpy()

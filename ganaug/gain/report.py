@@ -12,7 +12,8 @@ import numpy as np
 
 from ganaug.gain.arms import CLASSIC, REAL, Arm, arm_from_name
 from ganaug.gain.config import METRICS
-from ganaug.metrics.stats import mean_ci, paired_difference
+from ganaug.metrics.fidelity import FidelityReport
+from ganaug.metrics.stats import holm, mean_ci, paired_difference
 
 
 @dataclass
@@ -25,6 +26,8 @@ class GainReport:
     """The arms in the order they ran (names are turned into :class:`Arm` on construction)."""
     runs: list[dict[str, Any]] = field(default_factory=list)
     quality: list[dict[str, Any]] = field(default_factory=list)
+    fidelity: list[dict[str, Any]] = field(default_factory=list)
+    """Per seed, the per-class fidelity the synthetic arms' gate used (see ganaug.metrics.fidelity)."""
     gan_training_sets: list[list[int]] = field(default_factory=list)
     """Per seed, the indices (into the training set) the generator was trained on (train_gan only)."""
     seconds: float = 0.0
@@ -54,6 +57,25 @@ class GainReport:
                         m: paired_difference(self.values(arm, m), self.values(baseline, m)).as_dict() for m in METRICS}
         return out
 
+    def best_baseline(self, metric: str | None = None) -> Arm | None:
+        """The non-synthetic arm with the highest mean ``metric`` (the config's by default)."""
+        metric = metric or self.config["metric"]
+        candidates = [arm for arm in self.arms if not arm.synthetic]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda arm: float(np.mean(self.values(arm, metric))))
+
+    def against_best(self) -> dict[str, dict[str, float]]:
+        """Every synthetic arm against the best non-synthetic arm: paired difference, p and Holm-adjusted p."""
+        metric, best = self.config["metric"], self.best_baseline()
+        arms = [arm for arm in self.arms if arm.synthetic and not arm.synthetic_only]
+        if best is None or not arms:
+            return {}
+        differences = [paired_difference(self.values(arm, metric), self.values(best, metric)) for arm in arms]
+        adjusted = holm([d.p_value for d in differences])
+        return {arm.name: {**d.as_dict(), "p_holm": p, "baseline": best.name}
+                for arm, d, p in zip(arms, differences, adjusted)}
+
     def per_class_recall(self) -> dict[str, list[float]]:
         result = {}
         for arm in self.arms:
@@ -68,31 +90,76 @@ class GainReport:
         lines = []
         for arm in self.arms:
             if arm.synthetic and not arm.synthetic_only and arm.baseline in self.arms:
-                what = "classic augmentation" if arm.classic else "real data alone"
+                what = "classic augmentation" if arm.baseline == Arm(classic=True) else (
+                    "real data alone" if arm.baseline == Arm() else arm.baseline.name)
                 d = paired_difference(self.values(arm, metric), self.values(arm.baseline, metric))
                 lines.append(_sentence(arm.name, arm.baseline.name, what, name, d))
+        lines += self._best_baseline_verdict(name)
+        lines += self._fidelity_verdict()
         return lines
+
+    def _best_baseline_verdict(self, name: str) -> list[str]:
+        """Against the best arm without synthetic data: does any synthetic arm beat it after Holm's correction?"""
+        against = self.against_best()
+        if not against or len({arm.name for arm in self.arms if not arm.synthetic}) < 2:
+            return []
+        best = next(iter(against.values()))["baseline"]
+        winners = [arm for arm, d in against.items() if d["ci_low"] > 0 and d["p_holm"] < 0.05]
+        losers = [arm for arm, d in against.items() if d["ci_high"] < 0 and d["p_holm"] < 0.05]
+        line = (f"against the best arm without synthetic data ({best}), {len(against)} synthetic arm(s) compared, "
+                "Holm-adjusted: ")
+        if winners:
+            line += "better: " + ", ".join(f"{a} ({100 * against[a]['mean']:+.1f} points)" for a in winners)
+        else:
+            line += f"none raised {name} significantly; synthetic data did not help here"
+        if losers:
+            line += "; worse: " + ", ".join(f"{a} ({100 * against[a]['mean']:+.1f} points)" for a in losers)
+        return [line]
+
+    def _fidelity_verdict(self) -> list[str]:
+        failing: dict[str, int] = {}
+        for record in self.fidelity:
+            for name in FidelityReport(**{k: v for k, v in record.items() if k != "seed"}).failing:
+                failing[name] = failing.get(name, 0) + 1
+        if not failing:
+            return []
+        classes = ", ".join(f"{name!r} ({n} of {len(self.fidelity)} seeds)" for name, n in failing.items())
+        return [f"the generator's samples of class(es) {classes} failed the fidelity check: the gate gave those "
+                "classes no synthetic images"]
 
     def to_dict(self) -> dict[str, Any]:
         return {"config": self.config, "classes": self.classes, "arms": self.arm_names, "summary": self.summary(),
+                "against_best": self.against_best(), "fidelity": self.fidelity,
                 "comparisons": self.comparisons(), "per_class_recall": self.per_class_recall(),
                 "quality": self.quality, "runs": self.runs, "verdict": self.verdict(), "seconds": self.seconds}
 
     def to_markdown(self) -> str:
         metric = self.config["metric"]
         summary, comparisons = self.summary(), self.comparisons()
-        lines = [f"| arm | accuracy | balanced accuracy | macro-F1 | Δ {metric} vs real | Δ {metric} vs real+classic |",
-                 "|---|---|---|---|---|---|"]
+        long_tail = any(arm.balanced for arm in self.arms)
+        against = self.against_best() if long_tail else {}
+        header = f"| arm | accuracy | balanced accuracy | macro-F1 | Δ {metric} vs real | Δ {metric} vs real+classic |"
+        lines = [header + (" Δ vs best without synthetic (Holm p) |" if long_tail else ""),
+                 "|---|---|---|---|---|---|" + ("---|" if long_tail else "")]
         for arm in self.arm_names:
             cells = [_fmt_interval(summary[arm][m]) for m in METRICS]
             for baseline in (REAL, CLASSIC):
                 d = comparisons[arm].get(f"vs {baseline}", {}).get(metric)
                 cells.append(_fmt_difference(d) if d else "")
+            if long_tail:
+                d = against.get(arm)
+                cells.append(_fmt_difference(d) + f", Holm p={d['p_holm']:.3g}" if d else "")
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         n = self.config["seeds"]
         lines.append("")
         lines.append(f"Mean over {n} seed(s) in %, [95% CI]; Δ: paired difference in points, [95% CI], paired "
                      "t-test p.")
+        if self.fidelity:
+            mean = np.nanmean([record["fidelity"] for record in self.fidelity], axis=0)
+            lines.append("")
+            lines.append("Per-class fidelity of the generator's samples (share a judge fitted on the real images takes "
+                         "for their class, mean over seeds): " + ", ".join(
+                             f"{name} {100 * v:.0f}%" for name, v in zip(self.classes, mean)) + ".")
         if self.quality:
             q = {k: float(np.nanmean([item[k] for item in self.quality])) for k in
                  ("conditional_accuracy", "frechet_distance", "precision", "recall", "density", "coverage")}

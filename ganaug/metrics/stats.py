@@ -64,3 +64,19 @@ def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float 
     else:
         p_value = float(stats.ttest_rel(a_, b_).pvalue)
     return PairedDifference(interval.mean, interval.low, interval.high, p_value, len(diff))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given; NaN stays NaN and is not counted).
+
+    With m tests sorted by p, the i-th smallest (0-based) is multiplied by m - i, made monotone with the
+    ones before it, and capped at 1: rejecting where the adjusted p < alpha controls the family-wise
+    error rate at alpha.
+    """
+    finite = [(p, i) for i, p in enumerate(p_values) if p == p]
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(finite)):
+        running = max(running, min(1.0, (len(finite) - rank) * p))
+        adjusted[i] = running
+    return adjusted

@@ -27,11 +27,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ganaug.data.labels import read_labels
 from ganaug.errors import ConfigError, DataError
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.mix.bank import SyntheticBank
-from ganaug.mix.formats import ItemFormat, detect_format, read_labels
+from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
 from ganaug.mix.policies import allocate_synthetic, check_ratio, resolve_policy
 from ganaug.mix.transforms import SeededTransform

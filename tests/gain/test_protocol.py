@@ -81,7 +81,8 @@ def test_every_arm_runs_and_is_reproducible(generator, tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "gain.json").read_text())
     assert saved["comparisons"]["real+classic+synthetic@0.5"]["vs real+classic"]["balanced_accuracy"]["n"] == 2
-    assert len(saved["verdict"]) == 2 and "classic augmentation" in saved["verdict"][1]
+    assert len(saved["verdict"]) == 3 and "classic augmentation" in saved["verdict"][1]
+    assert saved["verdict"][2].startswith("against the best arm without synthetic data")
     again = evaluate_gain(store, generator=generator, ratios=(0.5,), **FAST)
     assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in report.runs]
 
