@@ -93,6 +93,14 @@ class GAN(nn.Module):
         device = device if device is not None else next(self.generator.parameters()).device
         return torch.randn(n, self.config.z_dim, device=device, generator=generator)
 
+    def on_step(self, step: int, total_steps: int) -> None:
+        """Called by the trainer before each training step (``step`` counts from 0), on the plain modules.
+
+        The default does nothing. A family whose training follows a schedule (``cdcgan``'s
+        transitional conditioning) sets it here; it must depend on ``step`` and ``total_steps`` only,
+        so a resumed run follows the same schedule.
+        """
+
     def fake_labels(self, real_labels: torch.Tensor) -> torch.Tensor:
         """Labels to condition the fake batch on; by default those of the real batch."""
         return real_labels

@@ -173,6 +173,8 @@ class Trainer:
         with self.wrapping.plain():
             state.take_snapshot()
         while state.step < cfg.steps:
+            with self.wrapping.plain():
+                state.gan.on_step(state.step, cfg.steps)
             log_now = (state.step + 1) % cfg.log_every == 0 or state.step + 1 == cfg.steps
             losses = self._step(images, labels, measure=log_now)
             state.step += 1
@@ -265,6 +267,7 @@ class Trainer:
     def _finish(self, trained: TrainedGenerator) -> TrainedGenerator:
         """Unwrap, share rank 0's EMA, write the last checkpoint, the generator and the final grid."""
         self.wrapping.unwrap()
+        self.state.gan.on_step(self.config.steps, self.config.steps)  # the schedule's end state, for sampling
         if self.dist is not None:  # EMA and the last batch-norm statistics live on rank 0: share them
             import torch.distributed as dist
 

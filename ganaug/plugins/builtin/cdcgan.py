@@ -13,6 +13,13 @@ What makes it work on little data, and what each part is for:
   making two images of the same class differ as much as their noise vectors differ, and a
   minibatch-standard-deviation feature lets D see a batch with too little variety.
 * **Conditional batch norm** in G: each class gets its own gain and bias per layer.
+* **Transitional conditioning** (Shahbazi et al. 2022, "Collapse by conditioning"), off by default:
+  with ``transition_end > 0`` training starts unconditional, so every class's images teach G and D
+  what images look like, and the class conditioning is faded in linearly between the steps
+  ``transition_start`` and ``transition_end`` (absolute steps, so a resumed or extended run follows the
+  same schedule): G's class embedding and
+  conditional batch norm, and D's projection term, are scaled by that strength. It targets long-tailed
+  and small sets, where the rare classes alone cannot teach their shapes.
 
 Image sizes 8 to 64 (any H, W in that range), 1 or 3 channels.
 """
@@ -20,6 +27,7 @@ Image sizes 8 to 64 (any H, W in that range), 1 or 3 channels.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -57,6 +65,16 @@ class CDCGANConfig(GANConfig):
     """Weight of the mode-seeking term; 0 disables it."""
     minibatch_std: bool = True
     """Append the batch's standard deviation as a feature map in D."""
+    transition_start: int = 0
+    """Steps trained unconditionally before the class conditioning fades in."""
+    transition_end: int = 0
+    """Step at which the conditioning is fully on; 0 conditions from the start (no transition)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.transition_start <= self.transition_end:
+            raise ConfigError(f"cdcgan needs 0 <= transition_start ({self.transition_start}) <= transition_end "
+                              f"({self.transition_end})")
 
 
 def _layout(height: int, width: int) -> tuple[int, tuple[int, int]]:
@@ -76,9 +94,11 @@ class ConditionalBatchNorm(nn.Module):
         nn.init.zeros_(self.gain.weight)
         nn.init.zeros_(self.bias.weight)
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        gain = 1.0 + self.gain(labels)[:, :, None, None]
-        return self.norm(x) * gain + self.bias(labels)[:, :, None, None]
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        gain, bias = self.gain(labels)[:, :, None, None], self.bias(labels)[:, :, None, None]
+        if strength != 1.0:
+            gain, bias = gain * strength, bias * strength
+        return self.norm(x) * (1.0 + gain) + bias
 
 
 class CDCGANGenerator(nn.Module):
@@ -93,12 +113,15 @@ class CDCGANGenerator(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:]))
         self.norms = nn.ModuleList(ConditionalBatchNorm(b, num_classes) for b in widths[1:])
         self.to_image = nn.Conv2d(widths[-1], channels, 3, padding=1)
+        self.condition_strength = 1.0  # transitional conditioning: 0 unconditional, 1 fully conditional
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = self.dense(torch.cat([z, self.embed(labels)], dim=1)).view(z.shape[0], -1, *self.base)
-        h = F.relu(self.dense_norm(h, labels))
+        strength = self.condition_strength
+        embedding = self.embed(labels) if strength == 1.0 else self.embed(labels) * strength
+        h = self.dense(torch.cat([z, embedding], dim=1)).view(z.shape[0], -1, *self.base)
+        h = F.relu(self.dense_norm(h, labels, strength))
         for conv, norm in zip(self.convs, self.norms):
-            h = F.relu(norm(conv(F.interpolate(h, scale_factor=2.0, mode="nearest")), labels))
+            h = F.relu(norm(conv(F.interpolate(h, scale_factor=2.0, mode="nearest")), labels, strength))
         out = torch.tanh(self.to_image(h))
         return out[..., : self.height, : self.width]
 
@@ -119,6 +142,7 @@ class ProjectionDiscriminator(nn.Module):
         self.final = spectral_norm(nn.Conv2d(top + int(cfg.minibatch_std), top, 3, padding=1))
         self.linear = spectral_norm(nn.Linear(top, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, top))
+        self.condition_strength = 1.0
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.blocks(x)
@@ -126,7 +150,10 @@ class ProjectionDiscriminator(nn.Module):
             std = h.float().std(dim=0, unbiased=False).mean() if h.shape[0] > 1 else h.new_zeros(())
             h = torch.cat([h, std.to(h.dtype).expand(h.shape[0], 1, *h.shape[2:])], dim=1)
         h = F.leaky_relu(self.final(h), 0.2).sum(dim=(2, 3))
-        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)
+        projection = (self.embed(labels) * h).sum(dim=1)
+        if self.condition_strength != 1.0:
+            projection = projection * self.condition_strength
+        return self.linear(h).squeeze(1) + projection
 
 
 class CDCGAN(GAN):
@@ -146,6 +173,20 @@ class CDCGAN(GAN):
         self.generator = CDCGANGenerator(config, num_classes, self.image_shape)
         self.discriminator = ProjectionDiscriminator(config, num_classes, self.image_shape)
         self.init_ema()
+
+    def on_step(self, step: int, total_steps: int) -> None:
+        """Transitional conditioning: the class conditioning's strength at ``step`` (1 without a transition)."""
+        cfg = self.config
+        if cfg.transition_end <= 0:
+            return
+        start, end = cfg.transition_start, cfg.transition_end
+        if step == total_steps and step < end:
+            warnings.warn(f"cdcgan's training ended at step {step}, before the class conditioning was fully on "
+                          f"(transition_end={end}); train for at least transition_end steps", stacklevel=2)
+        strength = 1.0 if step >= end else 0.0 if step < start else (step - start) / max(end - start, 1e-9)
+        for network in (self.generator, self.discriminator, getattr(self, "ema_generator", None)):
+            if network is not None:
+                network.condition_strength = float(strength)
 
     @staticmethod
     def _policy(text: str, channels: int) -> tuple[str, ...]:
