@@ -70,7 +70,7 @@ def arms_for(config: GainConfig) -> list[Arm]:
     With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
     sampling, with and without classic augmentation), and synthetic top-up arms.
     """
-    long_tail = config.imbalance is not None
+    long_tail = config.imbalance is not None if config.long_tail_arms is None else config.long_tail_arms
     arms = [REAL, CLASSIC]
     if long_tail:
         arms += [Arm(balanced=True), Arm(classic=True, balanced=True)]

@@ -29,6 +29,9 @@ class GainConfig:
     imbalance: float | None = option(None, "Long-tail protocol: class k keeps about n_max * imbalance^(-k/(K-1)) "
                                      "images (drawn per seed); the ratio of the largest to the smallest class.",
                                      minimum=1, flag=True)
+    long_tail_arms: bool | None = option(None, "Add the long-tail baselines (class-balanced sampling, with and "
+                                         "without classic augmentation) and synthetic top-up arms; None: only with "
+                                         "imbalance.")
     train_gan: bool = option(False, "Train a generator on each seed's training subset inside the protocol.",
                              flag=True)
     gan_model: str = option("cdcgan", "Generator family trained with train_gan.", flag=True)

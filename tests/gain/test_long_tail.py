@@ -30,6 +30,7 @@ def test_long_tail_arms_and_their_names():
     assert all(arm_from_name(arm.name) == arm for arm in arms)
     assert Arm(classic=True, topup=True).baseline == Arm(classic=True)
     assert "real, balanced sampling" not in [a.name for a in arms_for(GainConfig(ratios=(0.5,)))]
+    assert "real, balanced sampling" in [a.name for a in arms_for(GainConfig(ratios=(0.5,), long_tail_arms=True))]
 
 
 def report_with(values: dict[str, list[float]]) -> GainReport:
