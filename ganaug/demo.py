@@ -69,6 +69,13 @@ def run_demo(out: Path, *, steps: int = 1500, device: str = "auto", seed: int = 
          f"(the judge, logistic regression, scores {real_accuracy:.1%} on held-out real digits)")
     echo(f"per-class diversity vs real images: mean {results['diversity_ratio_mean']:.2f}, "
          f"lowest class {results['diversity_ratio_min']:.2f} (1.0 = as varied as the real digits, 0 = collapsed)")
+    fidelity = generator.fidelity
+    if fidelity is not None:
+        results["fidelity_min"] = float(np.nanmin(fidelity.fidelity))
+        echo("per-class fidelity (share of samples a judge fitted on the real training digits takes for their "
+             "class): " + ", ".join(f"{c} {100 * f:.0f}%" for c, f in zip(fidelity.classes, fidelity.fidelity)))
+        echo("  failing classes (no synthetic images from them in SyntheticMix): "
+             + (", ".join(fidelity.failing) or "none") + "; diversity alone never counts as healthy")
     echo(f"sample grid (a row per class): {out / 'samples' / 'grid_final.png'}")
     echo(f"training log:                  {out / 'log.jsonl'}")
     echo(f"checkpoints:                   {out / 'checkpoints'}")

@@ -139,6 +139,7 @@ def test_demo_runs_and_reports(runner, tmp_path):
     result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "30", "--gain-seeds", "2", "--gain-steps", "3"])
     assert result.exit_code == 0, result.output
     assert "conditional accuracy" in result.output and "per-class diversity" in result.output
+    assert "per-class fidelity" in result.output and "failing classes" in result.output
     assert "| real+classic+synthetic@0.5 |" in result.output and (out / "gain" / "gain.json").exists()
     assert (out / "samples" / "grid_final.png").exists()
     result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "2", "--gain-seeds", "0"])  # reruns replace it
