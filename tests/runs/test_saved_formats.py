@@ -11,7 +11,7 @@ import torch
 import ganaug
 from ganaug.testing import make_tiny_data
 
-DATA = Path(__file__).parent / "fixtures"
+DATA = Path(__file__).parents[1] / "fixtures"
 RUN = DATA / "run_v0_1"
 
 
