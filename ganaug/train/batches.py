@@ -30,7 +30,8 @@ class BatchOrder:
         self.weights = None
         if class_balance > 0 and labels is not None:
             counts = torch.bincount(labels.cpu()).double()
-            self.weights = counts[labels.cpu()].pow(-class_balance)
+            if (counts[counts > 0] != counts.max()).any():  # classes of one size: plain shuffles are the same thing
+                self.weights = counts[labels.cpu()].pow(-class_balance)
         self._cache: tuple[int, torch.Tensor] | None = None
 
     def indices(self, batch_number: int) -> torch.Tensor:

@@ -344,7 +344,8 @@ class Trainer:
         if saved_world != self.world_size and (saved["batch_size"] * saved_world) % self.world_size == 0:
             saved["batch_size"] = saved["batch_size"] * saved_world // self.world_size
         changes = {}
-        for name in ("batch_size", "seed"):
+        saved.setdefault("class_balance", 0.0)  # runs from before the option drew batches uniformly over images
+        for name in ("batch_size", "seed", "class_balance"):
             if saved[name] != getattr(self.config, name):
                 if not (name == "batch_size" and self.batch_auto):  # a default batch follows the run quietly
                     warnings.warn(f"resuming with the checkpoint's {name}={saved[name]} "

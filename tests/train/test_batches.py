@@ -36,3 +36,10 @@ def test_class_balance_draws_rare_classes_as_often_as_common_ones():
     assert 0.15 < share_of_rare(0.5) < 0.35  # 10^0.5 / (90^0.5 + 10^0.5) = 0.25
     again = BatchOrder(100, 50, seed=0, labels=labels, class_balance=1.0)
     assert torch.equal(again.indices(3), BatchOrder(100, 50, seed=0, labels=labels, class_balance=1.0).indices(3))
+
+
+def test_classes_of_one_size_keep_plain_shuffles():
+    labels = torch.arange(4).repeat_interleave(10)
+    balanced = BatchOrder(40, 8, seed=2, labels=labels, class_balance=1.0)
+    assert balanced.weights is None
+    assert torch.equal(balanced.indices(3), BatchOrder(40, 8, seed=2).indices(3))
