@@ -1,7 +1,8 @@
 """Long-tailed MNIST: does a generator's synthetic data help a classifier beyond the usual long-tail fixes?
 
-One long-tailed subset of the MNIST training set (``--imbalance``, drawn with ``--subset-seed``, the
-same as bench/longtail_generator.py's seed) and the generator trained on exactly that subset
+One long-tailed subset of the MNIST training set (``--per-class`` images in the largest class,
+``--imbalance`` the ratio of the largest to the smallest, drawn with ``--subset-seed``: the same set as
+bench/longtail_generator.py's) and the generator trained on exactly that subset
 (``--generator``: a run folder of bench/longtail_generator.py). The gain protocol then trains the same
 small CNN on every arm over ``--seeds`` classifier seeds and tests it on the 10k MNIST test images:
 real data, classic augmentation, class-balanced sampling with and without it, synthetic data at a
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mnist", type=Path)
     parser.add_argument("--generator", type=Path, required=True)
+    parser.add_argument("--per-class", type=int, default=500, help="images of the largest class")
     parser.add_argument("--imbalance", type=float, default=100.0)
     parser.add_argument("--subset-seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=5)
@@ -47,7 +49,7 @@ def main() -> None:
         x_train, y_train = torch.from_numpy(archive["x_train"][:, None]), torch.from_numpy(archive["y_train"]).long()
         test = (archive["x_test"], archive["y_test"])
     classes = [str(k) for k in range(10)]
-    index = draw_subset(y_train, 10, per_class=None, imbalance=args.imbalance, seed=args.subset_seed)
+    index = draw_subset(y_train, 10, per_class=args.per_class, imbalance=args.imbalance, seed=args.subset_seed)
     subset = ImageStore(x_train[index], y_train[index], classes)
     print(f"subset: {subset.class_counts()} images per class")
     generator = ganaug.load(args.generator)
