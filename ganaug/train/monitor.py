@@ -19,7 +19,7 @@ from ganaug.data import ImageStore
 from ganaug.generator import TrainedGenerator
 from ganaug.grid import save_class_grid
 from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
-from ganaug.metrics.fidelity import FidelityJudge
+from ganaug.metrics.fidelity import FidelityJudge, FidelityReport
 from ganaug.runs.folder import RunFolder
 from ganaug.seeds import Stream, derive_seed
 from ganaug.train.config import TrainConfig
@@ -67,6 +67,11 @@ class Monitor:
                 if isinstance(value, (int, float)) and key != "step":
                     self.writer.add_scalar(key, value, record["step"])
 
+    def _fidelity(self, trained: TrainedGenerator) -> FidelityReport:
+        fake, labels = trained.sample(per_class=self.config.fidelity_samples,
+                                      seed=derive_seed(self.config.seed, Stream.DIVERSITY), return_labels=True)
+        return self.judge.judge(fake, labels, min_fidelity=self.config.min_fidelity)  # type: ignore[union-attr]
+
     def sample_and_score(self, trained: TrainedGenerator, step: int, final: bool = False) -> dict[str, Any]:
         """Write the grid and compute per-class diversity against the real images; returns the log record."""
         config = self.config
@@ -77,7 +82,7 @@ class Monitor:
         finite = [r for r in ratio if r == r]
         record["diversity_ratio"] = [round(r, 4) for r in ratio]
         record["diversity_ratio_mean"] = sum(finite) / len(finite) if finite else float("nan")
-        fidelity = self.judge.judge(fake, labels, min_fidelity=config.min_fidelity) if self.judge else None
+        fidelity = self._fidelity(trained) if self.judge else None
         if fidelity is not None:
             record.update(fidelity.as_record())
             trained.fidelity = fidelity
