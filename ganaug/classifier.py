@@ -110,15 +110,14 @@ class Classifier:
             return torch.as_tensor(picked, dtype=torch.float32)
         was_training = self.model.training
         self.model.eval()
-        out = []
-        for start in range(0, len(images), self.batch_size):
-            x = images[start:start + self.batch_size].to(self.device).float() / 255.0
-            probabilities = torch.softmax(self.model(x).float(), dim=1).cpu()
-            out.append(probabilities.gather(1, labels[start:start + self.batch_size, None]).squeeze(1))
+        probabilities = self._batched(images, lambda x: torch.softmax(self.model(x).float(), dim=1))
         self.model.train(was_training)
-        return torch.cat(out) if out else torch.empty(0)
+        return probabilities.gather(1, labels[:, None]).squeeze(1) if len(images) else torch.empty(0)
 
     def _batched(self, images: torch.Tensor, forward: Any) -> torch.Tensor:
+        """``forward`` on [0, 1] float batches of ``batch_size`` images on the device, concatenated on the CPU."""
+        if not len(images):
+            return torch.empty(0)
         outputs = []
         for start in range(0, len(images), self.batch_size):
             x = images[start:start + self.batch_size].to(self.device).float() / 255.0

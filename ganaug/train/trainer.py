@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import signal
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
 from ganaug.train.config import TrainConfig, default_batch_size, split_overrides
 from ganaug.train.monitor import Monitor
+from ganaug.train.resume import restore_state, resumed_config
 from ganaug.train.signals import StopRequest
 from ganaug.train.state import TrainingState
 from ganaug.train.wrapping import Wrapping
@@ -112,10 +112,6 @@ class Trainer:
     @property
     def is_main(self) -> bool:
         return self.dist is None or self.dist.is_main
-
-    def batch_indices(self, batch_number: int) -> torch.Tensor:
-        """This rank's indices of batch ``batch_number`` (see :class:`BatchOrder`)."""
-        return self.batches.indices(batch_number)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -213,7 +209,7 @@ class Trainer:
         noise_slice = slice(self.rank * batch, (self.rank + 1) * batch)
         grad_d = None
         for j in range(d_steps):
-            index = self.batch_indices(state.step * d_steps + j)
+            index = self.batches.indices(state.step * d_steps + j)
             real, real_labels = to_unit_range(images[index]).contiguous(memory_format=layout), labels[index]
             fake_labels = gan.fake_labels(real_labels)
             z = gan.sample_noise(batch * self.world_size, device=device, generator=state.noise)[noise_slice]
@@ -318,40 +314,13 @@ class Trainer:
                 f"{checkpoint.folder} was trained on classes {checkpoint.classes} and images {checkpoint.image_shape}; "
                 f"this data has classes {self.store.classes} and images {self.store.image_shape}"
             )
-        self.config = self._resumed_config(checkpoint)
+        self.config = resumed_config(self.config, checkpoint, world_size=self.world_size, batch_auto=self.batch_auto)
         self.model_config = checkpoint.model_config
         self._build()
-        self.state.gan.load_state_dict(checkpoint.gan_state())
-        checkpoint.restore_optimizers(self.state.opt_g, self.state.opt_d)
-        states = checkpoint.rng_states(self.rank, self.world_size)
-        if states is not None:
-            ckpt.restore_rng(states, self.device)
-        else:  # another number of processes: this rank gets a fresh stream, derived from the step
-            torch.manual_seed(derive_seed(self.config.seed, Stream.TORCH_RNG, self.rank, checkpoint.step))
-        noise = checkpoint.noise_state()
-        if noise is not None:
-            self.state.noise.set_state(noise.to(self.state.noise.get_state().device))
-        self.state.step, self.state.lr_scale, self.state.rollbacks = (checkpoint.step, checkpoint.lr_scale,
-                                                                      checkpoint.rollbacks)
+        restore_state(self.state, checkpoint, rank=self.rank, world_size=self.world_size, seed=self.config.seed)
         self.last_checkpoint = checkpoint.folder
         if self.is_main:
             self.run_folder.truncate_log(checkpoint.step)
-
-    def _resumed_config(self, checkpoint: ckpt.Checkpoint) -> TrainConfig:
-        """The checkpoint's batch size (per process, keeping the global batch) and seed win, with a warning."""
-        saved = dict(checkpoint.train_config)
-        saved_world = checkpoint.world_size
-        if saved_world != self.world_size and (saved["batch_size"] * saved_world) % self.world_size == 0:
-            saved["batch_size"] = saved["batch_size"] * saved_world // self.world_size
-        changes = {}
-        saved.setdefault("class_balance", 0.0)  # runs from before the option drew batches uniformly over images
-        for name in ("batch_size", "seed", "class_balance"):
-            if saved[name] != getattr(self.config, name):
-                if not (name == "batch_size" and self.batch_auto):  # a default batch follows the run quietly
-                    warnings.warn(f"resuming with the checkpoint's {name}={saved[name]} "
-                                  f"(not {getattr(self.config, name)})", stacklevel=5)
-                changes[name] = saved[name]
-        return dataclasses.replace(self.config, **changes)
 
     # -- checkpoints and stopping ---------------------------------------------------------------
 

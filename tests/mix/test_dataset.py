@@ -14,17 +14,6 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorData
 import ganaug
 from ganaug import ConfigError, DataError, MixedBatchSampler, SyntheticMix
 from ganaug.mix.policies import allocate_synthetic, synthetic_count
-from ganaug.testing import make_tiny_data
-
-
-@pytest.fixture(scope="module")
-def store():
-    return make_tiny_data(num_classes=4, per_class=20)
-
-
-@pytest.fixture(scope="module")
-def generator(tiny_generator):
-    return tiny_generator
 
 
 class FormatDataset(Dataset):

@@ -13,17 +13,6 @@ from torch.utils.data import TensorDataset
 from ganaug import ConfigError, SyntheticMix
 from ganaug.gain import evaluate_gain
 from ganaug.mix.filters import ConfidenceFilter
-from ganaug.testing import make_tiny_data
-
-
-@pytest.fixture(scope="module")
-def store():
-    return make_tiny_data(num_classes=4, per_class=20)
-
-
-@pytest.fixture(scope="module")
-def generator(tiny_generator):
-    return tiny_generator
 
 
 def real40(store):
