@@ -68,7 +68,8 @@ def arms_for(config: GainConfig) -> list[Arm]:
     """Every arm of a protocol, in the order they run (the real ones first: the filter needs ``real+classic``).
 
     With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
-    sampling, with and without classic augmentation), and synthetic top-up arms.
+    sampling, with and without classic augmentation), and synthetic top-up arms, alone and with class-balanced
+    sampling (the top-up gives the rare classes new images, balanced sampling draws them as often as the rest).
     """
     long_tail = config.imbalance is not None if config.long_tail_arms is None else config.long_tail_arms
     arms = [REAL, CLASSIC]
@@ -79,6 +80,8 @@ def arms_for(config: GainConfig) -> list[Arm]:
         arms += [Arm(r, True, filtered) for r in config.ratios]
         if long_tail:
             arms += [Arm(topup=True, filtered=filtered), Arm(classic=True, topup=True, filtered=filtered)]
+            arms += [Arm(topup=True, filtered=filtered, balanced=True),
+                     Arm(classic=True, topup=True, filtered=filtered, balanced=True)]
     if config.synthetic_only:
         arms.append(SYNTHETIC_ONLY)
     return arms

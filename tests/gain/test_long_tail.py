@@ -26,9 +26,11 @@ def test_long_tail_arms_and_their_names():
     names = [arm.name for arm in arms]
     assert names == ["real", "real+classic", "real, balanced sampling", "real+classic, balanced sampling",
                      "real+synthetic@0.5", "real+classic+synthetic@0.5", "real+synthetic@balance",
-                     "real+classic+synthetic@balance", "synthetic-only"]
+                     "real+classic+synthetic@balance", "real+synthetic@balance, balanced sampling",
+                     "real+classic+synthetic@balance, balanced sampling", "synthetic-only"]
     assert all(arm_from_name(arm.name) == arm for arm in arms)
     assert Arm(classic=True, topup=True).baseline == Arm(classic=True)
+    assert Arm(classic=True, topup=True, balanced=True).baseline == Arm(classic=True, balanced=True)
     assert "real, balanced sampling" not in [a.name for a in arms_for(GainConfig(ratios=(0.5,)))]
     assert "real, balanced sampling" in [a.name for a in arms_for(GainConfig(ratios=(0.5,), long_tail_arms=True))]
 
@@ -91,5 +93,7 @@ def test_imbalance_protocol_runs_every_arm(tiny_generator):
     topup = [r for r in report.runs if r["arm"] == "real+classic+synthetic@balance"]
     assert len(topup) == 2 and len(report.fidelity) == 2  # the gate's per-class fidelity, per seed
     assert set(report.against_best()) == {"real+synthetic@0.5", "real+classic+synthetic@0.5",
-                                          "real+synthetic@balance", "real+classic+synthetic@balance"}
+                                          "real+synthetic@balance", "real+classic+synthetic@balance",
+                                          "real+synthetic@balance, balanced sampling",
+                                          "real+classic+synthetic@balance, balanced sampling"}
     assert "Per-class fidelity" in report.to_markdown()
