@@ -10,6 +10,12 @@ Quick start::
 Plugins are not loaded at import; the registry is built on first use.
 """
 
+import os
+
+# ganaug fetches nothing at run time; albumentations 2.0.8 asks PyPI for a newer release on import unless
+# told not to (a user who sets the variable keeps their value).
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 from ganaug._version import __version__
 from ganaug.data import ImageStore, load_data
 from ganaug.errors import (

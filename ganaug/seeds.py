@@ -28,7 +28,8 @@ class Stream(enum.Enum):
     DIVERSITY = "noise of the samples scored for diversity during training"
     QUALITY = "noise of the samples scored for quality in the gain protocol"
     DEMO_JUDGE = "noise of the samples the demo's judge scores"
-    NOISE = "the generator's noise stream during training (the seed itself)"
+    NOISE = ("the generator's noise stream during training (the seed itself; parts: the step, when a resume "
+             "moves the run between CPU and CUDA and the stream restarts)")
     HASHED = "anything else: a hash of the parts (synthetic banks, transforms, samplers)"
 
 
@@ -53,7 +54,7 @@ def derive_seed(seed: int, stream: Stream = Stream.HASHED, *parts: int) -> int:
     if stream is Stream.TORCH_RNG:
         rank, *step = parts
         return seed + _STRIDE * rank + sum(step)
-    if stream is Stream.NOISE:
+    if stream is Stream.NOISE and not parts:
         return seed
     if stream in _OFFSETS:
         return seed + _OFFSETS[stream]

@@ -260,3 +260,11 @@ def test_checkpoint_links_outside_the_run_are_refused(tiny_store, tmp_path):
     os.symlink(tmp_path / "outside.safetensors", inside / "generator.safetensors")
     with pytest.raises(CheckpointError, match="links outside"):
         ganaug.load(inside)
+
+
+def test_importing_ganaug_turns_off_albumentations_update_check():
+    # albumentations 2.0.8 asks PyPI for a newer release on import; ganaug fetches nothing at run time.
+    code = "import os, ganaug; print(os.environ['NO_ALBUMENTATIONS_UPDATE'])"
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=True).stdout.strip() == "1"

@@ -46,7 +46,13 @@ def restore_state(state: TrainingState, checkpoint: ckpt.Checkpoint, *, rank: in
         ckpt.restore_rng(states, state.device)
     else:
         torch.manual_seed(derive_seed(seed, Stream.TORCH_RNG, rank, checkpoint.step))
-    noise = checkpoint.noise_state()
-    if noise is not None:
-        state.noise.set_state(noise.to(state.noise.get_state().device))
+    noise, current = checkpoint.noise_state(), state.noise.get_state()
+    if noise is not None and noise.numel() == current.numel():
+        state.noise.set_state(noise.to(current.device))
+    elif noise is not None:
+        # A CUDA generator's state (Philox, 16 bytes) cannot seed a CPU one (Mersenne Twister) or back.
+        warnings.warn(f"the checkpoint's noise stream was saved on another kind of device than {state.device}: "
+                      "the run continues from its weights and optimisers with a fresh noise stream, so it will "
+                      "not repeat the samples an uninterrupted run would have drawn", stacklevel=6)
+        state.noise.manual_seed(derive_seed(seed, Stream.NOISE, checkpoint.step))
     state.step, state.lr_scale, state.rollbacks = checkpoint.step, checkpoint.lr_scale, checkpoint.rollbacks

@@ -202,6 +202,7 @@ class Trainer:
     def _step(self, images: torch.Tensor, labels: torch.Tensor, *, measure: bool) -> dict[str, torch.Tensor]:
         """One generator update after the family's ``d_steps`` discriminator updates."""
         gan, state, device = self.state.gan, self.state, self.device
+        self.wrapping.step_begin()
         d_steps = gan.config.d_steps
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.fast_cuda else contextlib.nullcontext()
         layout = torch.channels_last if self.config.channels_last else torch.contiguous_format

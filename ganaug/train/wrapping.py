@@ -43,6 +43,12 @@ class Wrapping:
             self.gan.generator = torch.compile(self.gan.generator, mode=mode)
             self.gan.discriminator = torch.compile(self.gan.discriminator, mode=mode)
 
+    def step_begin(self) -> None:
+        """Mark a new training step for CUDA graphs (reduce-overhead, max-autotune): without it, an output
+        of the last step's graph replay that is still referenced (a loss, the fakes) would be overwritten."""
+        if self.compile_mode in ("reduce-overhead", "max-autotune"):
+            torch.compiler.cudagraph_mark_step_begin()
+
     def unwrap(self) -> None:
         if self._plain is not None:
             self.gan.generator, self.gan.discriminator = self._plain

@@ -11,7 +11,7 @@ import torch
 import ganaug
 from ganaug import ConfigError, TrainingDivergedError, fit, list_generators
 from ganaug.data import ImageStore
-from ganaug.runs.checkpoint import checkpoint_dirs
+from ganaug.runs.checkpoint import checkpoint_dirs, encode_bytes
 from ganaug.train.config import TrainConfig
 from ganaug.train.trainer import Trainer
 
@@ -84,6 +84,19 @@ def test_resume_refuses_other_data(tiny_store, tmp_path):
     other = ImageStore(tiny_store.images, tiny_store.labels, ["w", "x", "y", "z"])
     with pytest.raises(ganaug.CheckpointError, match="trained on classes"):
         fit(other, "test_cdcgan", steps=4, out=tmp_path, resume=True, **FAST)
+
+
+def test_resume_on_another_kind_of_device_restarts_the_noise_stream(tiny_store, tmp_path):
+    # A checkpoint written on CUDA holds a 16-byte Philox noise state that a CPU generator cannot take.
+    fit(tiny_store, "test_cdcgan", steps=3, out=tmp_path, **FAST)
+    meta_path = checkpoint_dirs(tmp_path)[0] / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["rng_noise"] = encode_bytes(torch.zeros(16, dtype=torch.uint8))
+    meta_path.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="noise stream was saved on another kind of device"):
+        resumed = fit(tiny_store, "test_cdcgan", steps=5, out=tmp_path, resume=True, **FAST)
+    assert [p.name for p in checkpoint_dirs(tmp_path)][0] == "step_00000005"
+    assert resumed.sample(per_class=1).shape[0] == tiny_store.num_classes
 
 
 def test_bad_config_values(tiny_store):
