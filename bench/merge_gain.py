@@ -38,7 +38,10 @@ def main() -> None:
         raise SystemExit("the reports share seeds; merge only reports of disjoint seeds")
     config = {**first["config"], "seed": seeds[0], "seeds": len(seeds)}
     report = GainReport(config, first["classes"], first["arms"], runs,
-                        [q for r in loaded for q in r.get("quality", [])])
+                        [q for r in loaded for q in r.get("quality", [])],
+                        [f for r in loaded for f in r.get("fidelity", [])],
+                        [s for r in loaded for s in r.get("gan_training_sets", [])],
+                        sum(r.get("seconds", 0.0) for r in loaded))
     print(f"{len(seeds)} seeds: {seeds}\n")
     print(report.to_markdown())
     for line in report.verdict():

@@ -17,7 +17,7 @@ import os
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from ganaug._version import __version__
-from ganaug.data import ImageStore, load_data
+from ganaug.data import ImageStore, class_balanced_sampler, load_data
 from ganaug.errors import (
     CheckpointError,
     ConfigError,
@@ -67,6 +67,7 @@ __all__ = [
     "TrainingInterrupted",
     "UnknownGeneratorError",
     "__version__",
+    "class_balanced_sampler",
     "create_generator",
     "evaluate_gain",
     "fit",

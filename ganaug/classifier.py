@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ganaug.data.labels import read_labels
+from ganaug.data.labels import class_balanced_sampler, read_labels
 from ganaug.devices import resolve_device
 from ganaug.errors import ConfigError
 
@@ -49,17 +49,13 @@ class Classifier:
         """
         if not self.is_torch:
             images, labels = collate([dataset[i] for i in range(len(dataset))])
-            weights = _inverse_frequency(labels) if balanced else None
-            kwargs = {"sample_weight": weights.numpy()} if weights is not None else {}
+            kwargs = {"sample_weight": class_balanced_sampler(labels).weights.numpy()} if balanced else {}
             self.model = self.model.fit(images.flatten(1).numpy(), labels.numpy(), **kwargs)
             return self
         model = self.model.to(self.device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         generator = torch.Generator().manual_seed(seed)
-        sampler = None
-        if balanced:
-            weights = _inverse_frequency(torch.as_tensor(_dataset_labels(dataset)))
-            sampler = torch.utils.data.WeightedRandomSampler(weights.double(), len(dataset), generator=generator)
+        sampler = class_balanced_sampler(_dataset_labels(dataset), generator=generator) if balanced else None
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
                             collate_fn=collate, drop_last=len(dataset) >= batch_size, generator=generator)
         epochs = math.ceil(steps / max(len(loader), 1))
@@ -123,12 +119,6 @@ class Classifier:
             x = images[start:start + self.batch_size].to(self.device).float() / 255.0
             outputs.append(forward(x).cpu())
         return torch.cat(outputs)
-
-
-def _inverse_frequency(labels: torch.Tensor) -> torch.Tensor:
-    """Per item, 1 / (items of its class): every class gets the same total weight."""
-    counts = torch.bincount(labels.long())
-    return 1.0 / counts[labels.long()].double()
 
 
 def _dataset_labels(dataset: Dataset) -> list[int]:

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, WeightedRandomSampler
 
-from ganaug.data.labels import read_labels
+from ganaug.data.labels import class_balanced_sampler, read_labels
 from ganaug.errors import ConfigError, DataError
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityReport
@@ -36,6 +36,7 @@ from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
 from ganaug.mix.policies import allocate_synthetic, check_ratio, resolve_policy
 from ganaug.mix.transforms import SeededTransform
+from ganaug.seeds import Stream, derive_seed
 
 
 class SyntheticMix(Dataset):
@@ -213,6 +214,15 @@ class SyntheticMix(Dataset):
     def labels(self) -> list[int]:
         """Label of every item, in index order."""
         return [int(v) for v in self.real_labels] + self.synthetic_labels.tolist()
+
+    def class_balanced_sampler(self, num_samples: int | None = None) -> WeightedRandomSampler:
+        """A DataLoader sampler that draws every class equally often, real and synthetic items alike.
+
+        With ``class_policy="balance"`` this is the long-tail path that measured best: the top-up gives
+        a rare class new images and the sampler draws that class as often as the others (see
+        docs/benchmarks.md). Pass it as ``DataLoader(mix, sampler=mix.class_balanced_sampler())``.
+        """
+        return class_balanced_sampler(self.labels(), num_samples, seed=derive_seed(self.seed, Stream.HASHED, 0xBA1))
 
     def __repr__(self) -> str:
         return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}, ratio={self.ratio}, "

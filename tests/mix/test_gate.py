@@ -67,3 +67,21 @@ def test_bad_gate_arguments(imbalanced, tiny_generator):
     with pytest.raises(ConfigError, match="max_per_real=-1"):
         SyntheticMix(imbalanced, tiny_generator, ratio=0.5, fidelity=None, max_per_real=-1)
     assert torch.is_tensor(SyntheticMix(imbalanced, tiny_generator, ratio=0.5, fidelity=None)[0][0])
+
+
+def test_class_balanced_sampler_of_a_topped_up_mix_draws_every_class_alike(imbalanced, tiny_generator):
+    mix = SyntheticMix(imbalanced, tiny_generator, ratio=None, class_policy="balance",
+                       fidelity=report([0.9, 0.9, 0.9, 0.9]))
+    assert mix.class_counts()["class3"] == {"real": 2, "synthetic": 8, "total": 10}  # capped at 4 per real image
+    labels = torch.tensor(mix.labels())
+    drawn = labels[torch.tensor(list(mix.class_balanced_sampler(num_samples=4000)))]
+    shares = torch.bincount(drawn, minlength=4).double() / 4000
+    assert torch.allclose(shares, torch.full((4,), 0.25, dtype=torch.float64), atol=0.03), shares
+    assert list(mix.class_balanced_sampler(num_samples=50)) == list(mix.class_balanced_sampler(num_samples=50))
+
+
+def test_class_balanced_sampler_refuses_no_labels():
+    from ganaug import DataError, class_balanced_sampler
+
+    with pytest.raises(DataError, match="no labels"):
+        class_balanced_sampler([])
