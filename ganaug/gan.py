@@ -54,6 +54,9 @@ class GAN(nn.Module):
     """
 
     config_class: ClassVar[type[GANConfig]] = GANConfig
+    conditioning: ClassVar[str] = "noise"
+    """What G is conditioned on: ``"noise"`` (noise and class: ``generator(z, labels)``) or ``"image"``
+    (a corrupted real image, its mask and the class: see :class:`ganaug.image_gan.ImageGAN`)."""
     generator: nn.Module
     discriminator: nn.Module
 
@@ -100,6 +103,10 @@ class GAN(nn.Module):
         transitional conditioning) sets it here; it must depend on ``step`` and ``total_steps`` only,
         so a resumed run follows the same schedule.
         """
+
+    def generator_inputs(self, real: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """What the trainer feeds G with ``labels`` for a real batch and its noise; noise families: ``z``."""
+        return z
 
     def fake_labels(self, real_labels: torch.Tensor) -> torch.Tensor:
         """Labels to condition the fake batch on; by default those of the real batch."""

@@ -9,7 +9,7 @@ checkpoint folder. Only safetensors and JSON are read; nothing is unpickled.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +17,17 @@ import torch
 from torch import nn
 
 from ganaug import storage
+from ganaug.corruptions import TASKS, box_masks, normal_to_uniform
 from ganaug.devices import resolve_device
-from ganaug.errors import CheckpointError, ConfigError, UnknownGeneratorError
-from ganaug.gan import GAN, to_uint8
+from ganaug.errors import CheckpointError, ConfigError, DataError, UnknownGeneratorError
+from ganaug.gan import GAN, to_uint8, to_unit_range
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.runs import checkpoint as ckpt
+from ganaug.seeds import Stream, derive_seed
 
 if TYPE_CHECKING:
+    from ganaug.data import ImageStore
+    from ganaug.image_gan import ImageGAN
     from ganaug.plugins.registry import Registry
 
 GENERATOR_WEIGHTS = "generator.safetensors"
@@ -34,18 +38,32 @@ GENERATOR_FORMAT = "ganaug-generator"
 class TrainedGenerator:
     """A class-conditional generator ready to sample.
 
+    An image-to-image family (``conditioning == "image"``, e.g. ``img2img``) also restores images
+    (:meth:`restore`) and makes variations of real ones (:meth:`variations`); its :meth:`sample` draws
+    variations of randomly chosen images of ``sources`` (the training images after :func:`ganaug.fit`;
+    not saved with the generator, so give them again after :func:`load`).
+
     Args:
         gan: the GAN whose sampling network (EMA copy if any) is used.
         model: registered family name, so the generator can be rebuilt on load.
         classes: class names; label ``k`` is ``classes[k]``.
+        fidelity: per-class fidelity measured at the end of training.
+        sources: real images to draw variations of (image-to-image families only).
     """
 
-    def __init__(self, gan: GAN, model: str, classes: Sequence[str], fidelity: FidelityReport | None = None) -> None:
+    def __init__(self, gan: GAN, model: str, classes: Sequence[str], fidelity: FidelityReport | None = None,
+                 sources: ImageStore | None = None) -> None:
         self.gan = gan
         self.model = model
         self.classes = list(classes)
         self.fidelity = fidelity
         """Per-class fidelity measured at the end of training on the training images (None when unknown)."""
+        self.sources = sources if gan.conditioning == "image" else None
+
+    @property
+    def conditioning(self) -> str:
+        """``"noise"`` (draws images from noise) or ``"image"`` (restores and varies real images)."""
+        return self.gan.conditioning
 
     @property
     def network(self) -> nn.Module:
@@ -110,18 +128,147 @@ class TrainedGenerator:
             label_tensor = torch.arange(self.num_classes).repeat_interleave(count)
         else:
             label_tensor = self._label_tensor(labels)
+        if self.conditioning == "image":
+            images = self._variations_of_sources(label_tensor, seed, batch_size)
+            return (images, label_tensor) if return_labels else images
         noise = self.gan.sample_noise(len(label_tensor), device="cpu", generator=torch.Generator().manual_seed(seed))
+        images = self._run(label_tensor, batch_size, lambda start, end, device: noise[start:end].to(device))
+        return (images, label_tensor) if return_labels else images
+
+    def _run(self, labels: torch.Tensor, batch_size: int,
+             inputs: Callable[[int, int, torch.device], torch.Tensor]) -> torch.Tensor:
+        """G in eval mode over ``labels`` in batches; ``inputs(start, end, device)`` gives each batch's input."""
         network, device = self.network, self.device
         was_training = network.training
         network.eval()
         chunks = []
-        for start in range(0, len(label_tensor), batch_size):
-            z = noise[start:start + batch_size].to(device)
-            y = label_tensor[start:start + batch_size].to(device)
-            chunks.append(to_uint8(network(z, y)).cpu())
+        for start in range(0, len(labels), batch_size):
+            end = min(start + batch_size, len(labels))
+            chunks.append(to_uint8(network(inputs(start, end, device), labels[start:end].to(device))).cpu())
         network.train(was_training)
-        images = torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape, dtype=torch.uint8)
-        return (images, label_tensor) if return_labels else images
+        return torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape, dtype=torch.uint8)
+
+    # -- image-to-image families ----------------------------------------------------------------
+
+    def _image_family(self, what: str) -> ImageGAN:
+        if self.conditioning != "image":
+            raise ConfigError(f"{self.model!r} draws images from noise; {what} needs an image-to-image family "
+                              "(conditioning='image', e.g. img2img): train one with model='img2img'")
+        return self.gan  # type: ignore[return-value]
+
+    def _check_images(self, images: torch.Tensor, labels: Sequence[int | str] | torch.Tensor,
+                      what: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
+            raise DataError(f"{what}: images must be a uint8 tensor (N, C, H, W); got "
+                            f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
+        if tuple(images.shape[1:]) != tuple(self.image_shape):
+            raise DataError(f"{what}: images of shape {tuple(images.shape[1:])}, but the generator makes "
+                            f"{tuple(self.image_shape)}; resize them (load_data(..., image_size=, channels=))")
+        label_tensor = self._label_tensor(labels)
+        if len(label_tensor) != len(images):
+            raise DataError(f"{what}: {len(images)} images but {len(label_tensor)} labels")
+        return images, label_tensor
+
+    @torch.no_grad()
+    def variations(self, images: torch.Tensor, labels: Sequence[int | str] | torch.Tensor, *, seed: int = 0,
+                   task: str | None = None, strength: float | None = None, batch_size: int = 1024) -> torch.Tensor:
+        """New versions of real images: corrupt each (``task``, at ``strength`` in 0..1 of the task's range;
+        the family's ``variation_task`` and ``variation_strength`` by default), then restore it.
+
+        Image ``i`` depends only on ``seed``, ``i``, its source and its label. Returns uint8 (N, C, H, W).
+        """
+        gan = self._image_family("variations")
+        images, label_tensor = self._check_images(images, labels, "variations")
+        task = task or gan.config.variation_task
+        strength = gan.config.variation_strength if strength is None else float(strength)
+        if not 0 <= strength <= 1:
+            raise ConfigError(f"strength={strength}: must be in [0, 1]")
+        noise = gan.sample_noise(len(images), device="cpu", generator=torch.Generator().manual_seed(seed))
+
+        def inputs(start: int, end: int, device: torch.device) -> torch.Tensor:
+            real, z = to_unit_range(images[start:end].to(device)), noise[start:end].to(device)
+            return gan.pack(*gan.corrupt(real, z, task=task, strength=strength), z)
+
+        return self._run(label_tensor, batch_size, inputs)
+
+    @torch.no_grad()
+    def restore(self, images: torch.Tensor, labels: Sequence[int | str] | torch.Tensor, *, task: str = "inpaint",
+                masks: torch.Tensor | str | None = None, seed: int = 0, batch_size: int = 1024) -> torch.Tensor:
+        """Restore damaged images of known classes.
+
+        Args:
+            images: uint8 (N, C, H, W), the damaged images.
+            labels: their classes (indices or names).
+            task: ``"inpaint"`` fills ``masks``; ``"denoise"`` and ``"enhance"`` redraw the whole image.
+            masks: for inpainting, 1 (or True, or 255) where a pixel is missing: (N, 1, H, W), (N, H, W)
+                or one (H, W) mask for all; ``"random"`` blanks a random box per image first (the family's
+                ``variation_strength`` sets its size), to see what the family draws there.
+            seed: the latent's seed (and the random boxes').
+
+        Returns:
+            uint8 (N, C, H, W); with inpainting, pixels outside the mask are returned unchanged.
+        """
+        gan = self._image_family("restore")
+        images, label_tensor = self._check_images(images, labels, "restore")
+        if task not in TASKS:
+            raise ConfigError(f"restore: task={task!r}; choose from {', '.join(TASKS)}")
+        if task != "inpaint" and masks is not None:
+            raise ConfigError(f"restore: masks are for task='inpaint'; {task} redraws the whole image")
+        if task == "inpaint" and masks is None:
+            raise ConfigError("restore: task='inpaint' needs masks= (1 where a pixel is missing) or masks='random'")
+        noise = gan.sample_noise(len(images), device="cpu", generator=torch.Generator().manual_seed(seed))
+        if isinstance(masks, str):
+            if masks != "random":
+                raise ConfigError(f"restore: masks={masks!r}; give a tensor or 'random'")
+            area = gan.config.mask_area_min + gan.config.variation_strength * (
+                gan.config.mask_area_max - gan.config.mask_area_min)
+            uniforms = normal_to_uniform(noise[:, gan.config.z_dim + 2: gan.config.z_dim + 5])
+            mask_tensor = box_masks(self.image_shape[1:], torch.full((len(images),), area), uniforms)
+        else:
+            mask_tensor = self._masks(masks, images)
+
+        def inputs(start: int, end: int, device: torch.device) -> torch.Tensor:
+            batch_masks = mask_tensor[start:end].to(device)
+            damaged = to_unit_range(images[start:end].to(device))
+            # inpainting blanks the masked pixels as in training; noisy or blurred images go in as they are
+            corrupted = damaged * (1.0 - batch_masks) if task == "inpaint" else damaged
+            return gan.pack(corrupted, batch_masks, noise[start:end].to(device))
+
+        return self._run(label_tensor, batch_size, inputs)
+
+    @staticmethod
+    def _masks(masks: torch.Tensor | None, images: torch.Tensor) -> torch.Tensor:
+        """Masks as float (N, 1, H, W) of 0 and 1; ones (regenerate everything) when None."""
+        count, height, width = len(images), *images.shape[-2:]
+        if masks is None:
+            return torch.ones(count, 1, height, width)
+        masks = torch.as_tensor(masks)
+        shape = tuple(masks.shape)
+        if masks.dim() == 2 and tuple(shape) == (height, width):
+            masks = masks.expand(count, height, width)
+        if masks.dim() == 3:
+            masks = masks.unsqueeze(1)
+        if masks.dim() != 4 or masks.shape[1] != 1 or tuple(masks.shape[-2:]) != (height, width) \
+                or masks.shape[0] != count:
+            raise DataError(f"restore: masks of shape {shape} do not match {count} images of {height}x{width}; "
+                            f"give (N, 1, H, W), (N, H, W) or one (H, W) mask, 1 where a pixel is missing")
+        return (masks.float() / (255.0 if masks.dtype == torch.uint8 and masks.max() > 1 else 1.0) > 0.5).float()
+
+    def _variations_of_sources(self, labels: torch.Tensor, seed: int, batch_size: int) -> torch.Tensor:
+        """``sample`` for image families: a variation of a random source image of each label's class."""
+        if self.sources is None:
+            raise ConfigError(f"{self.model!r} makes variations of real images: set generator.sources to an "
+                              "ImageStore of real images (fit does this), or call variations(images, labels)")
+        picks = torch.rand(len(labels), generator=torch.Generator().manual_seed(derive_seed(seed, Stream.HASHED, 1)))
+        index = torch.empty(len(labels), dtype=torch.long)
+        source_labels = self.sources.labels
+        for k in labels.unique().tolist():
+            members = torch.nonzero(source_labels == k).flatten()
+            if len(members) == 0:
+                raise DataError(f"no source image of class {self.classes[k]!r} to vary; add some to generator.sources")
+            rows = labels == k
+            index[rows] = members[(picks[rows] * len(members)).long().clamp(max=len(members) - 1)]
+        return self.variations(self.sources.images[index], labels, seed=seed, batch_size=batch_size)
 
     def save(self, directory: str | Path) -> Path:
         """Write the generator to ``directory`` (safetensors + JSON); returns the folder."""

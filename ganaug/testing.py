@@ -84,7 +84,8 @@ class GeneratorContract:
         assert isinstance(gan, GAN)
         z = gan.sample_noise(4, device="cpu")
         labels = torch.arange(4) % self.num_classes
-        out = gan.generator(z, labels)
+        real = torch.rand(4, *self.image_shape) * 2 - 1
+        out = gan.generator(gan.generator_inputs(real, z), labels)  # generator_inputs is z for noise families
         assert out.shape == (4, *self.image_shape), "the generator must return (B, C, H, W)"
         assert out.min() >= -1.0 - 1e-4 and out.max() <= 1.0 + 1e-4, "generator output must lie in [-1, 1]"
 
@@ -125,5 +126,31 @@ class GeneratorContract:
         for source in (tmp_path / "saved", run):
             loaded = ganaug.load(source, registry=ganaug_registry)
             assert loaded.model == generator.model
+            loaded.sources = generator.sources  # image families vary real images, which are not saved
             assert torch.equal(loaded.sample(per_class=2, seed=1), expected), f"round trip through {source}"
 
+
+    def test_restoration_matches_the_conditioning(self, trained, data: ImageStore) -> None:
+        """Image families restore and vary real images (known pixels kept, bad inputs named); noise
+        families refuse both with a message that points to an image-to-image family."""
+        from ganaug import ConfigError, DataError
+
+        generator, _ = trained
+        images, labels = data.images[:4], data.labels[:4]
+        if generator.conditioning != "image":
+            with pytest.raises(ConfigError, match="image-to-image family"):
+                generator.restore(images, labels, masks="random")
+            return
+        blank = torch.zeros(self.image_shape[1:], dtype=torch.bool)
+        assert torch.equal(generator.restore(images, labels, masks=blank), images), "unmasked pixels must be kept"
+        filled = generator.restore(images, labels, masks="random", seed=3)
+        assert filled.shape == images.shape and filled.dtype == torch.uint8
+        assert torch.equal(filled, generator.restore(images, labels, masks="random", seed=3, batch_size=1))
+        varied = generator.variations(images, labels, seed=1)
+        assert torch.equal(varied, generator.variations(images, labels, seed=1, batch_size=1))
+        with pytest.raises(DataError, match="masks of shape"):
+            generator.restore(images, labels, masks=torch.ones(3, 3))
+        with pytest.raises(DataError, match="4 images but 2 labels"):
+            generator.restore(images, labels[:2], masks=blank)
+        with pytest.raises(DataError, match="resize them"):
+            generator.variations(images[:, :, :-1], labels)

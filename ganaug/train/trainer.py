@@ -157,7 +157,7 @@ class Trainer:
     def _train(self) -> TrainedGenerator:
         """The loop: a step, then the checks, logs, samples and checkpoints due at that step."""
         cfg, state = self.config, self.state
-        trained = TrainedGenerator(state.gan, cfg.model, self.store.classes)
+        trained = TrainedGenerator(state.gan, cfg.model, self.store.classes, sources=self.store)
         self.monitor.open()
         images, labels = self.store.images.to(self.device), self.store.labels.to(self.device)
         check_every = 1 if self.device.type == "cpu" else cfg.log_every
@@ -203,7 +203,7 @@ class Trainer:
         """One generator update after the family's ``d_steps`` discriminator updates."""
         gan, state, device = self.state.gan, self.state, self.device
         self.wrapping.step_begin()
-        d_steps = gan.config.d_steps
+        d_steps, image_family = gan.config.d_steps, gan.conditioning == "image"
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.fast_cuda else contextlib.nullcontext()
         layout = torch.channels_last if self.config.channels_last else torch.contiguous_format
         batch = self.config.batch_size
@@ -214,17 +214,19 @@ class Trainer:
             real, real_labels = to_unit_range(images[index]).contiguous(memory_format=layout), labels[index]
             fake_labels = gan.fake_labels(real_labels)
             z = gan.sample_noise(batch * self.world_size, device=device, generator=state.noise)[noise_slice]
+            inputs = gan.generator_inputs(real, z)  # z itself for noise families; the corrupted real for image ones
             with autocast:
                 with torch.no_grad() if j < d_steps - 1 else contextlib.nullcontext():
-                    fake = gan.generator(z, fake_labels)
-                loss_d = gan.discriminator_loss(real, fake.detach(), real_labels, fake_labels)
+                    fake = gan.generator(inputs, fake_labels)
+                loss_d = gan.discriminator_loss(real, fake.detach(), real_labels, fake_labels,
+                                                **({"inputs": inputs} if image_family else {}))
             state.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             grad_d = _grad_norm(gan.discriminator) if measure else None
             state.opt_d.step()
         with self.wrapping.discriminator_frozen():
             with autocast:
-                loss_g = gan.generator_loss(fake, z, fake_labels)
+                loss_g = gan.generator_loss(fake, inputs, fake_labels, **({"real": real} if image_family else {}))
             state.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
         grad_g = _grad_norm(gan.generator) if measure else None

@@ -15,3 +15,13 @@ class TestCDCGANRGB(GeneratorContract):
 
 class TestDCGAN(GeneratorContract):
     generator_name = "dcgan"
+
+
+class TestTinyImg2Img(GeneratorContract):
+    generator_name = "test_img2img"
+
+
+class TestImg2ImgRGB(GeneratorContract):
+    generator_name = "img2img"
+    overrides = {"g_channels": 8, "d_channels": 8, "z_dim": 2}
+    image_shape = (3, 12, 12)

@@ -46,7 +46,7 @@ def _state(generator):
     return {k: v.clone() for k, v in generator.gan.state_dict().items()}
 
 
-@pytest.mark.parametrize("model", ["test_cdcgan", "dcgan"])
+@pytest.mark.parametrize("model", ["test_cdcgan", "dcgan", "test_img2img"])
 def test_resume_equals_uninterrupted_run(model, tiny_store, tmp_path):
     straight = fit(tiny_store, model, steps=8, out=tmp_path / "a", checkpoint_every=4, **FAST)
     fit(tiny_store, model, steps=4, out=tmp_path / "b", checkpoint_every=4, **FAST)
