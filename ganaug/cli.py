@@ -138,15 +138,52 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
               help="A folder (written in ImageFolder layout, PNG) or a file ending in .npz.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed.")
 @click.option("--device", default="cpu", show_default=True, help="Device to sample on.")
+@click.option("--sources", default=None, help="Image-to-image generators: the real images (with classes) to draw "
+              "variations of, e.g. the training data.")
 @friendly_errors
-def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str) -> None:
+def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, sources: str | None) -> None:
     """Sample a trained generator: RUN is a run folder, a checkpoint or a saved generator."""
     from ganaug.generator import load
 
     generator = load(run, device=device)
+    if generator.conditioning == "image":
+        if sources is None:
+            raise ConfigError(f"{generator.model!r} makes variations of real images: pass --sources DATA (e.g. the "
+                              "training data), or use `ganaug restore`")
+        from ganaug.restoration import sources_for
+
+        generator.sources = sources_for(generator, sources)
     images, labels = generator.sample(per_class=per_class, seed=seed, return_labels=True)
     written = write_samples(images, labels, generator.classes, out_path)
     click.echo(f"wrote {len(images)} images ({per_class} per class, {generator.num_classes} classes) to {written}")
+
+
+@main.command("restore")
+@click.argument("run", type=click.Path(exists=True, file_okay=True, path_type=Path))
+@click.argument("input_data", metavar="INPUT")
+@click.option("--task", type=click.Choice(["inpaint", "denoise", "enhance"]), default="inpaint", show_default=True,
+              help="inpaint fills the masks; denoise and enhance redraw whole images.")
+@click.option("--masks", default=None, help="For inpaint: 'random' (a random box per image), a mask image for all "
+              "images, or an .npy/.npz with one mask per image in INPUT's order; white / 1 where a pixel is missing.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
+              help="A folder (written in ImageFolder layout, PNG) or a file ending in .npz.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent (and the random masks).")
+@click.option("--device", default="cpu", show_default=True, help="Device to run the generator on.")
+@friendly_errors
+def restore_command(run: Path, input_data: str, task: str, masks: str | None, out_path: Path, seed: int,
+                    device: str) -> None:
+    """Restore damaged images with an image-to-image generator (e.g. one trained with --model img2img).
+
+    RUN is a run folder, a checkpoint or a saved generator; INPUT holds the damaged images with their
+    classes (a folder in ImageFolder layout or an .npz with x and y), named like the training data's.
+    """
+    from ganaug.generator import load
+    from ganaug.restoration import restore
+
+    generator = load(run, device=device)
+    images, labels = restore(generator, input_data, task=task, masks=masks, seed=seed)
+    written = write_samples(images, labels, generator.classes, out_path)
+    click.echo(f"restored {len(images)} images ({task}) to {written}")
 
 
 def write_samples(images, labels, classes: list[str], out_path: Path) -> Path:

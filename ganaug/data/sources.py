@@ -59,6 +59,7 @@ def load_data(
     skip_bad: bool = False,
     classes: Sequence[str] | None = None,
     registry: Registry | None = None,
+    min_classes: int = 2,
 ) -> ImageStore:
     """Load labelled images from any supported source into an :class:`ImageStore`.
 
@@ -76,6 +77,8 @@ def load_data(
         classes: class names, overriding what the source provides.
         registry: where named data sets (``"digits"``, plugins' ones) are looked up; the default
             registry when omitted.
+        min_classes: refuse data with fewer classes (a conditional GAN needs 2); 1 for images that
+            are not trained on, such as images to restore.
 
     Returns:
         The image store. Raises :class:`DataError` with what to do for every bad input.
@@ -105,7 +108,7 @@ def load_data(
 
     if classes is not None:
         store = ImageStore(store.images, store.labels, [str(c) for c in classes])
-    validate_store(store)
+    validate_store(store, min_classes=min_classes)
     return store
 
 

@@ -58,11 +58,15 @@ class ImageStore:
         return ImageStore(self.images[index], self.labels[index], list(self.classes))
 
 
-def validate_store(store: ImageStore) -> None:
-    """Check the invariants every consumer relies on; warn about classes with under 2 images."""
+def validate_store(store: ImageStore, *, min_classes: int = 2) -> None:
+    """Check the invariants every consumer relies on; warn about classes with under 2 images.
+
+    ``min_classes=1`` accepts one class and does not warn about small ones: for images that are not
+    trained on (images to restore, sources of variations).
+    """
     if len(store) == 0:
         raise DataError("the dataset is empty: there are no images to train on")
-    if store.num_classes < 2:
+    if store.num_classes < min_classes:
         raise DataError(
             f"the dataset has a single class ({store.classes[0]!r} if any); a conditional GAN needs at "
             "least 2 classes. Add images of another class, or label them differently"
@@ -75,7 +79,7 @@ def validate_store(store: ImageStore) -> None:
         )
     counts = store.class_counts()
     few = [f"{store.classes[k]!r} ({n})" for k, n in enumerate(counts) if n < 2]
-    if few:
+    if few and min_classes > 1:
         warnings.warn(
             f"class(es) with fewer than 2 images: {', '.join(few)}; the generator cannot learn "
             "their variety. Add images or drop the class",
