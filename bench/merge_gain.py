@@ -28,8 +28,8 @@ def main() -> None:
     loaded = [json.loads(path.read_text()) for path in args.reports]
     first = loaded[0]
     for path, other in zip(args.reports[1:], loaded[1:]):
-        differing = sorted(k for k in first["config"]
-                           if k not in PER_RUN and first["config"][k] != other["config"].get(k))
+        differing = sorted(k for k in first["config"]  # keys only one report has: written by another version
+                           if k not in PER_RUN and k in other["config"] and first["config"][k] != other["config"][k])
         if differing or other["arms"] != first["arms"]:
             raise SystemExit(f"{path} is not the same protocol as {args.reports[0]} (differs in {differing or 'arms'})")
     runs = [run for report in loaded for run in report["runs"]]

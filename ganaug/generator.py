@@ -59,6 +59,10 @@ class TrainedGenerator:
         self.fidelity = fidelity
         """Per-class fidelity measured at the end of training on the training images (None when unknown)."""
         self.sources = sources if gan.conditioning == "image" else None
+        self.variation_task: str | None = None
+        """Image families: the corruption :meth:`variations` and :meth:`sample` start from (None: the family's)."""
+        self.variation_strength: float | None = None
+        """Image families: the strength of that corruption, 0 to 1 (None: the family's ``variation_strength``)."""
 
     @property
     def conditioning(self) -> str:
@@ -179,8 +183,10 @@ class TrainedGenerator:
         """
         gan = self._image_family("variations")
         images, label_tensor = self._check_images(images, labels, "variations")
-        task = task or gan.config.variation_task
-        strength = gan.config.variation_strength if strength is None else float(strength)
+        task = task or self.variation_task or gan.config.variation_task
+        if strength is None:
+            strength = gan.config.variation_strength if self.variation_strength is None else self.variation_strength
+        strength = float(strength)
         if not 0 <= strength <= 1:
             raise ConfigError(f"strength={strength}: must be in [0, 1]")
         noise = gan.sample_noise(len(images), device="cpu", generator=torch.Generator().manual_seed(seed))

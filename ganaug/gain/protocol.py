@@ -24,6 +24,8 @@ every ratio (no ratio is picked on test scores).
 
 from __future__ import annotations
 
+import copy
+
 import dataclasses
 import time
 from collections.abc import Callable
@@ -91,6 +93,7 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
             bar.set_description(f"gain: training {config.gan_model} (seed {seed})")
             generator = _train_generator(subset, config, seed, registry)
             report.gan_training_sets.append(subset_idx.tolist())
+        report.config["generator"] = {"model": generator.model, "conditioning": generator.conditioning}
         transform = classic if classic is not None else classic_preset(train_store.image_shape, seed)
         seed_run = _SeedRun(config, subset, test_store, generator, transform, factory, seed)
         for arm in report.arms:
@@ -137,6 +140,9 @@ class _SeedRun:
 
     def __init__(self, config: GainConfig, subset: ImageStore, test_store: ImageStore, generator: TrainedGenerator,
                  transform: Any, factory: Callable[..., Any], seed: int) -> None:
+        if generator.conditioning == "image":  # its samples are variations of this seed's training images
+            generator = copy.copy(generator)
+            generator.sources = subset
         self.config, self.subset, self.test_store, self.generator = config, subset, test_store, generator
         self.transform, self.factory, self.seed = transform, factory, seed
         self.device = resolve_device(config.device)

@@ -154,6 +154,11 @@ class GainReport:
         lines.append("")
         lines.append(f"Mean over {n} seed(s) in %, [95% CI]; Δ: paired difference in points, [95% CI], paired "
                      "t-test p.")
+        generator = self.config.get("generator") or {}
+        if generator.get("conditioning") == "image":
+            lines.append("")
+            lines.append(f"Synthetic items are variations of the real training images ({generator['model']}: a "
+                         "real image of the class, corrupted, then restored), not images drawn from noise.")
         if self.fidelity:
             mean = np.nanmean([record["fidelity"] for record in self.fidelity], axis=0)
             lines.append("")

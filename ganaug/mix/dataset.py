@@ -20,6 +20,8 @@ sampler or the number of workers. Random transforms are seeded per item for the 
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
+from ganaug.data import ImageStore, load_data
 from ganaug.data.labels import class_balanced_sampler, read_labels
 from ganaug.errors import ConfigError, DataError
 from ganaug.generator import TrainedGenerator
@@ -68,6 +71,10 @@ class SyntheticMix(Dataset):
         max_per_real: at most this many synthetic images per real image of a class, scaled down by the
             class's relative fidelity when below 1; None for no cap. So ``"balance"`` tops a class of 5 real
             images up by 20 at most, not by hundreds.
+        variation_strength: with an image-to-image generator (``img2img``), every synthetic item is a
+            *variation* of a randomly chosen real item of its class (corrupted, then restored), and this
+            sets how strong the corruption is (0 to 1; None: the family's default). The real items are
+            read once, at construction.
     """
 
     def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | None = 0.5,
@@ -76,7 +83,7 @@ class SyntheticMix(Dataset):
                  synthetic_only: bool = False, labels: Sequence[int] | None = None,
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
-                 max_per_real: float | None = 4.0) -> None:
+                 max_per_real: float | None = 4.0, variation_strength: float | None = None) -> None:
         self.real, self.generator, self.transform = real, generator, transform
         self.seed, self.return_source, self.synthetic_only = int(seed), return_source, synthetic_only
         self.ratio = check_ratio(ratio, class_policy, synthetic_only)
@@ -86,6 +93,11 @@ class SyntheticMix(Dataset):
         if len(real_labels) != len(real):  # type: ignore[arg-type]
             raise DataError(f"labels= has {len(real_labels)} entries but the dataset has {len(real)} items")  # type: ignore[arg-type]
         self._check_classes(real_labels)
+        if generator.conditioning == "image":
+            generator = self.generator = self._varying(generator, real_labels, variation_strength)
+        elif variation_strength is not None:
+            raise ConfigError(f"variation_strength is for image-to-image generators; {generator.model!r} draws "
+                              "images from noise")
         counts = [0] * generator.num_classes
         for label in real_labels:
             counts[label] += 1
@@ -103,6 +115,19 @@ class SyntheticMix(Dataset):
         self.format = self._detect_format() if self.n_real else ItemFormat("tensor", "CHW", torch.uint8)
         self._label_form = self._detect_label_form() if self.n_real else int
         self.set_epoch(0)
+
+    def _varying(self, generator: TrainedGenerator, real_labels: list[int], strength: float | None
+                 ) -> TrainedGenerator:
+        """A copy of an image-to-image generator whose samples are variations of this mix's real items."""
+        channels, height, width = generator.image_shape
+        store = load_data(self.real, image_size=(height, width), channels=channels, min_classes=1)
+        varying = copy.copy(generator)
+        varying.sources = ImageStore(store.images, torch.as_tensor(real_labels, dtype=torch.long), generator.classes)
+        if strength is not None:
+            if not 0 <= strength <= 1:
+                raise ConfigError(f"variation_strength={strength}: must be in [0, 1]")
+            varying.variation_strength = float(strength)
+        return varying
 
     # -- set-up checks ------------------------------------------------------------------------
 
