@@ -33,6 +33,7 @@ from ganaug.mix import MixedBatchSampler, SyntheticMix
 from ganaug.mix.filters import ConfidenceFilter
 from ganaug.plugins.hookspecs import hookimpl
 from ganaug.plugins.registry import create_generator, list_generators
+from ganaug.restoration import restore
 from ganaug.train.config import TrainConfig
 from ganaug.train.trainer import fit
 
@@ -75,4 +76,5 @@ __all__ = [
     "list_generators",
     "load",
     "load_data",
+    "restore",
 ]

@@ -21,3 +21,13 @@ def test_readme_quick_start_runs(tmp_path, monkeypatch):
 def test_readme_shows_the_two_commands():
     text = README.read_text()
     assert "make demo" in text and "make test" in text
+
+
+def test_readme_restoration_example_runs(tmp_path, monkeypatch):
+    text = README.read_text()
+    code = re.search(r"## Restoration and variations \(image-to-image\)\n.*?```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code.replace("steps=300", "steps=3"), "README restoration", "exec"), namespace)
+    assert namespace["filled"].shape == namespace["varied"].shape == (8, 1, 8, 8)
+    assert namespace["mix"].n_synthetic > 0

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, WeightedRandomSampler
+from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 
 from ganaug.data import ImageStore, load_data
 from ganaug.data.labels import class_balanced_sampler, read_labels
@@ -46,7 +46,8 @@ class SyntheticMix(Dataset):
     """A real dataset plus a generator's samples, as one map-style Dataset.
 
     Args:
-        real: the real training set, yielding ``(image, label)``.
+        real: the real training set, yielding ``(image, label)``, or an :class:`~ganaug.ImageStore`
+            (items are then uint8 (C, H, W) tensors and int labels).
         generator: a :class:`TrainedGenerator` trained on images like ``real``'s.
         ratio: synthetic share of each epoch, in [0, 1); 0 gives the real dataset unchanged.
             ``None`` with ``class_policy="balance"`` tops the rare classes up; ignored for a dict policy.
@@ -84,6 +85,8 @@ class SyntheticMix(Dataset):
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
                  max_per_real: float | None = 4.0, variation_strength: float | None = None) -> None:
+        if isinstance(real, ImageStore):  # items (uint8 CHW tensor, int label)
+            real = TensorDataset(real.images, real.labels)
         self.real, self.generator, self.transform = real, generator, transform
         self.seed, self.return_source, self.synthetic_only = int(seed), return_source, synthetic_only
         self.ratio = check_ratio(ratio, class_policy, synthetic_only)
