@@ -15,13 +15,15 @@ GPU runs them side by side; ``bench/merge_gain.py`` merges the per-seed reports:
     python bench/rare_classes.py ../shared/data/mnist.npz --settings longtail100 --seed 0 --seeds 1 --device cuda
     python bench/merge_gain.py bench/out/rare_classes/longtail100/seed*/gain.json --out merged/
 
-``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
+``--gan-model img2img`` measures variations of real images instead of samples from noise (results go
+to ``<setting>_img2img``). ``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
 longer budget does not change the ranking of the arms.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -47,6 +49,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="classifier steps per arm")
     parser.add_argument("--budget-factor", type=int, default=1, help="multiply --steps (the budget check)")
     parser.add_argument("--gan-steps", type=int, default=2000)
+    parser.add_argument("--gan-model", default="cdcgan", help="generator family (img2img: variations of real images)")
+    parser.add_argument("--gan-options", type=json.loads, default={}, help='family options as JSON, e.g. {"g_channels": 16}')
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.5])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -62,9 +66,12 @@ def main() -> None:
     for name in args.settings:
         started = time.perf_counter()
         folder = args.out / (name if args.budget_factor == 1 else f"{name}_x{args.budget_factor}")
+        if args.gan_model != "cdcgan":
+            folder = folder.with_name(f"{folder.name}_{args.gan_model}")
         report = ganaug.evaluate_gain(
             train, test, train_gan=True, seeds=args.seeds, seed=args.seed, steps=steps, ratios=tuple(args.ratios),
-            gan_steps=args.gan_steps, gan_batch_size=64, device=args.device, progress=False,
+            gan_steps=args.gan_steps, gan_batch_size=64, gan_model=args.gan_model, gan_overrides=args.gan_options,
+            device=args.device, progress=False,
             out=folder / f"seed{args.seed}" if args.seeds == 1 else folder, **SETTINGS[name])
         minutes = (time.perf_counter() - started) / 60
         print(f"\n### {name}, seeds {args.seed}..{args.seed + args.seeds - 1}, {steps} steps ({minutes:.1f} min)\n")

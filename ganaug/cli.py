@@ -219,12 +219,15 @@ def _safe_folder_name(name: str) -> str:
 @click.option("--device", default="auto", show_default=True)
 @click.option("--gain-seeds", type=int, default=3, show_default=True, help="Seeds of the closing gain table (0: skip).")
 @click.option("--gain-steps", type=int, default=300, show_default=True, help="Classifier steps per arm in the gain table.")
+@click.option("--restore-steps", type=int, default=600, show_default=True,
+              help="img2img training steps for the restoration and variations figures (0: skip).")
 @friendly_errors
-def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int) -> None:
+def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int, restore_steps: int) -> None:
     """Train cdcgan on the bundled 8x8 digits, report its quality, and measure its gain (2-3 min on 2 CPU cores)."""
     from ganaug.demo import run_demo
 
-    run_demo(out, steps=steps, device=device, gain_seeds=gain_seeds, gain_steps=gain_steps, echo=click.echo)
+    run_demo(out, steps=steps, device=device, gain_seeds=gain_seeds, gain_steps=gain_steps,
+             restore_steps=restore_steps, echo=click.echo)
 
 
 @main.command()

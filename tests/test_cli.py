@@ -136,16 +136,21 @@ def test_bad_data_error_names_the_file(runner, image_folder, tmp_path):
 
 def test_demo_runs_and_reports(runner, tmp_path):
     out = tmp_path / "demo"
-    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "30", "--gain-seeds", "2", "--gain-steps", "3"])
+    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "30", "--gain-seeds", "2", "--gain-steps", "3",
+                                  "--restore-steps", "3"])
     assert result.exit_code == 0, result.output
+    assert "inpainting a 4x6 box" in result.output and "(mean fill:" in result.output
+    assert (out / "restoration.png").exists() and (out / "variations.png").exists()
     assert "conditional accuracy" in result.output and "per-class diversity" in result.output
     assert "per-class fidelity" in result.output and "failing classes" in result.output
     assert "| real+classic+synthetic@0.5 |" in result.output and (out / "gain" / "gain.json").exists()
     assert (out / "samples" / "grid_final.png").exists()
-    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "2", "--gain-seeds", "0"])  # reruns replace it
+    result = runner.invoke(main, ["demo", "--out", str(out), "--steps", "2", "--gain-seeds", "0",
+                                  "--restore-steps", "0"])  # reruns replace it
     assert result.exit_code == 0, result.output
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep")
-    result = runner.invoke(main, ["demo", "--out", str(tmp_path / "mine"), "--steps", "2", "--gain-seeds", "0"])
+    result = runner.invoke(main, ["demo", "--out", str(tmp_path / "mine"), "--steps", "2", "--gain-seeds", "0",
+                                  "--restore-steps", "0"])
     assert result.exit_code == 1 and "was not made by `ganaug demo`" in result.output
     assert (tmp_path / "mine" / "precious.txt").exists()
