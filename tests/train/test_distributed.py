@@ -78,6 +78,19 @@ def test_parameters_are_equal_on_all_ranks(two_process_run):
         assert torch.equal(checkpoint[f"gan.{key}"], rank0[key]), key
 
 
+def test_an_image_family_trains_the_same_on_every_rank(npz, tmp_path):
+    """img2img corrupts each rank's slice of the batch with the shared noise stream: ranks stay identical."""
+    script = tmp_path / "train_ddp.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / "run"
+    result = torchrun(str(script), str(npz), str(out), "test_img2img", "4", "8", json.dumps({}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0, rank1 = (load_file(str(out / f"rank{r}.safetensors")) for r in (0, 1))
+    assert rank0.keys() == rank1.keys() and all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    samples0, samples1 = (load_file(str(out / f"samples{r}.safetensors"))["samples"] for r in (0, 1))
+    assert torch.equal(samples0, samples1)
+
+
 def test_synthetic_mix_is_partitioned_across_ranks(two_process_run):
     parts = [json.loads((two_process_run / f"mix{r}.json").read_text()) for r in (0, 1)]
     assert parts[0]["bank"] == parts[1]["bank"], "ranks must mix in the same synthetic bank"
