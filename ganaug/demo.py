@@ -124,7 +124,8 @@ def _image_to_image(store: ImageStore, test_store: ImageStore, out: Path, *, ste
     blanked = torch.where(masks.bool(), torch.zeros_like(clean), clean)
     figure = save_class_grid(torch.stack([clean, blanked, mean_fill, restored], dim=1).flatten(0, 1),
                              len(first), out / "restoration.png")
-    ours, baseline = float(psnr(restored, clean).mean()), float(psnr(mean_fill, clean).mean())
+    ours = float(psnr(restored, clean, finite=True).mean())
+    baseline = float(psnr(mean_fill, clean, finite=True).mean())
     echo(f"inpainting a 4x6 box in the middle of one held-out digit per class: PSNR {ours:.1f} dB "
          f"(mean fill: {baseline:.1f} dB); {figure}: per digit, original, masked, mean fill, img2img")
     sources = store.images[[int(torch.nonzero(store.labels == k)[0]) for k in range(store.num_classes)]]
