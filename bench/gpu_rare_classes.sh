@@ -28,7 +28,7 @@ for setting in $SETTINGS; do
     [ "$setting" = budget ] && setting="longtail100 --budget-factor 3"
     for seed in $SEEDS; do echo "$seed $setting"; done
 done | xargs -P "$JOBS" -L 1 sh -c '
-    seed=$0; name=$(echo "$*" | tr -c "a-z0-9\n" _)
+    seed=$0; name=$(echo "$* ${EXTRA:-}" | tr -c "a-z0-9\n" _)
     timeout '"$JOB_LIMIT"' '"$PY"' bench/rare_classes.py '"$MNIST"' --settings "$@" --seed "$seed" --seeds 1 \
         --device "${DEVICE:-cuda}" --threads 1 ${EXTRA:-} --out '"$RESULTS"' > '"$RESULTS"'/logs/"${name}_seed$seed".log 2>&1
     echo "$* seed $seed: rc $?"'
