@@ -37,7 +37,8 @@ from ganaug.restoration import restore
 from ganaug.train.config import TrainConfig
 from ganaug.train.trainer import fit
 
-_LAZY = {"evaluate_gain": "ganaug.gain.protocol", "GainConfig": "ganaug.gain.config", "GainReport": "ganaug.gain.report"}
+_LAZY = {"evaluate_gain": "ganaug.gain.protocol", "GainConfig": "ganaug.gain.config",
+         "GainReport": "ganaug.gain.report"}
 
 
 def __getattr__(name: str):

@@ -163,8 +163,8 @@ class TrainedGenerator:
     def _check_images(self, images: torch.Tensor, labels: Sequence[int | str] | torch.Tensor,
                       what: str) -> tuple[torch.Tensor, torch.Tensor]:
         if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
-            raise DataError(f"{what}: images must be a uint8 tensor (N, C, H, W); got "
-                            f"{getattr(images, 'dtype', type(images).__name__)} of shape {tuple(getattr(images, 'shape', ()))}")
+            kind, shape = getattr(images, "dtype", type(images).__name__), tuple(getattr(images, "shape", ()))
+            raise DataError(f"{what}: images must be a uint8 tensor (N, C, H, W); got {kind} of shape {shape}")
         if tuple(images.shape[1:]) != tuple(self.image_shape):
             raise DataError(f"{what}: images of shape {tuple(images.shape[1:])}, but the generator makes "
                             f"{tuple(self.image_shape)}; resize them (load_data(..., image_size=, channels=))")
