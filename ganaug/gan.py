@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ganaug.configs import option, validate
+from ganaug.errors import ConfigError
 
 
 @dataclass
@@ -67,6 +68,15 @@ class GAN(nn.Module):
         self.image_shape = tuple(int(s) for s in image_shape)
 
     # -- set-up --------------------------------------------------------------------------------
+
+    def check_image_shape(self, family: str, min_size: int, max_size: int) -> None:
+        """Refuse an image shape the family's networks cannot take (1 or 3 channels, sides in range)."""
+        channels, height, width = self.image_shape
+        if not (min_size <= height <= max_size and min_size <= width <= max_size) or channels not in (1, 3):
+            raise ConfigError(
+                f"{family} supports 1 or 3 channels and sizes {min_size} to {max_size}; got (C, H, W) = "
+                f"{self.image_shape}. Resize with image_size= (--image-size) or convert with channels="
+            )
 
     def init_ema(self) -> None:
         """Create ``self.ema_generator`` (a frozen copy of the generator) when EMA is enabled."""

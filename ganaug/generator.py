@@ -90,7 +90,8 @@ class TrainedGenerator:
         self.gan.to(resolve_device(device))
         return self
 
-    def _label_tensor(self, labels: Sequence[int | str] | torch.Tensor) -> torch.Tensor:
+    def class_indices(self, labels: Sequence[int | str] | torch.Tensor) -> torch.Tensor:
+        """Class indices (int64) of labels given as indices or class names; unknown ones raise ConfigError."""
         if isinstance(labels, torch.Tensor):
             values = labels.flatten().tolist()
         else:
@@ -131,7 +132,7 @@ class TrainedGenerator:
                 raise ConfigError(f"per_class must be >= 0, got {per_class}")
             label_tensor = torch.arange(self.num_classes).repeat_interleave(count)
         else:
-            label_tensor = self._label_tensor(labels)
+            label_tensor = self.class_indices(labels)
         if self.conditioning == "image":
             images = self._variations_of_sources(label_tensor, seed, batch_size)
             return (images, label_tensor) if return_labels else images
@@ -168,7 +169,7 @@ class TrainedGenerator:
         if tuple(images.shape[1:]) != tuple(self.image_shape):
             raise DataError(f"{what}: images of shape {tuple(images.shape[1:])}, but the generator makes "
                             f"{tuple(self.image_shape)}; resize them (load_data(..., image_size=, channels=))")
-        label_tensor = self._label_tensor(labels)
+        label_tensor = self.class_indices(labels)
         if len(label_tensor) != len(images):
             raise DataError(f"{what}: {len(images)} images but {len(label_tensor)} labels")
         return images, label_tensor
@@ -219,9 +220,11 @@ class TrainedGenerator:
         if task not in TASKS:
             raise ConfigError(f"restore: task={task!r}; choose from {', '.join(TASKS)}")
         if task != "inpaint" and masks is not None:
-            raise ConfigError(f"restore: masks are for task='inpaint'; {task} redraws the whole image")
+            raise ConfigError(f"restore: masks are for task='inpaint'; {task} redraws the whole image (drop masks= / "
+                              "--masks)")
         if task == "inpaint" and masks is None:
-            raise ConfigError("restore: task='inpaint' needs masks= (1 where a pixel is missing) or masks='random'")
+            raise ConfigError("restore: task='inpaint' needs masks= (1 where a pixel is missing) or masks='random' "
+                              "(on the command line: --masks FILE or --masks random)")
         noise = gan.sample_noise(len(images), device="cpu", generator=torch.Generator().manual_seed(seed))
         if isinstance(masks, str):
             if masks != "random":

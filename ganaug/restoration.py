@@ -55,7 +55,7 @@ def _generator_labels(store: ImageStore, generator: TrainedGenerator) -> torch.T
     """The data's labels as the generator's class indices: by class name, or by index for unnamed classes."""
     names = list(store.classes)
     if all(name in generator.classes for name in names):
-        return torch.tensor([generator.classes.index(names[k]) for k in store.labels.tolist()], dtype=torch.long)
+        return generator.class_indices([names[k] for k in store.labels.tolist()])
     if all(name.isdigit() and int(name) < generator.num_classes for name in names):  # unnamed: labels are indices
         return torch.tensor([int(names[k]) for k in store.labels.tolist()], dtype=torch.long)
     unknown = [name for name in names if name not in generator.classes]

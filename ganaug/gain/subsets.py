@@ -34,6 +34,7 @@ class StoreDataset(Dataset):
     """An ImageStore as (HWC uint8 array, int label) items, the form albumentations expects."""
 
     def __init__(self, store: ImageStore) -> None:
+        self.store = store
         self.images = store.images.permute(0, 2, 3, 1).contiguous().numpy()
         self.targets = store.labels.tolist()
         self.classes = list(store.classes)

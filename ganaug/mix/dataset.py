@@ -85,6 +85,7 @@ class SyntheticMix(Dataset):
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
                  max_per_real: float | None = 4.0, variation_strength: float | None = None) -> None:
+        self._real_store = real if isinstance(real, ImageStore) else getattr(real, "store", None)
         if isinstance(real, ImageStore):  # items (uint8 CHW tensor, int label)
             real = TensorDataset(real.images, real.labels)
         self.real, self.generator, self.transform = real, generator, transform
@@ -123,7 +124,9 @@ class SyntheticMix(Dataset):
                  ) -> TrainedGenerator:
         """A copy of an image-to-image generator whose samples are variations of this mix's real items."""
         channels, height, width = generator.image_shape
-        store = load_data(self.real, image_size=(height, width), channels=channels, min_classes=1)
+        store = self._real_store
+        if not isinstance(store, ImageStore) or store.image_shape != generator.image_shape:
+            store = load_data(self.real, image_size=(height, width), channels=channels, min_classes=1)
         varying = copy.copy(generator)
         varying.sources = ImageStore(store.images, torch.as_tensor(real_labels, dtype=torch.long), generator.classes)
         if strength is not None:

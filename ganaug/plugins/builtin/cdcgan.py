@@ -163,13 +163,8 @@ class CDCGAN(GAN):
 
     def __init__(self, config: CDCGANConfig, num_classes: int, image_shape: tuple[int, int, int]) -> None:
         super().__init__(config, num_classes, image_shape)
-        channels, height, width = self.image_shape
-        if not (MIN_SIZE <= height <= MAX_SIZE and MIN_SIZE <= width <= MAX_SIZE) or channels not in (1, 3):
-            raise ConfigError(
-                f"cdcgan supports 1 or 3 channels and sizes {MIN_SIZE} to {MAX_SIZE}; got (C, H, W) = "
-                f"{self.image_shape}. Resize with image_size= (--image-size) or convert with channels="
-            )
-        self.policy = self._policy(config.diffaugment, channels)
+        self.check_image_shape("cdcgan", MIN_SIZE, MAX_SIZE)
+        self.policy = self._policy(config.diffaugment, self.image_shape[0])
         self.generator = CDCGANGenerator(config, num_classes, self.image_shape)
         self.discriminator = ProjectionDiscriminator(config, num_classes, self.image_shape)
         self.init_ema()

@@ -127,12 +127,7 @@ class Img2Img(ImageGAN):
 
     def __init__(self, config: Img2ImgConfig, num_classes: int, image_shape: tuple[int, int, int]) -> None:
         super().__init__(config, num_classes, image_shape)
-        channels, height, width = self.image_shape
-        if not (MIN_SIZE <= height <= MAX_SIZE and MIN_SIZE <= width <= MAX_SIZE) or channels not in (1, 3):
-            raise ConfigError(
-                f"img2img supports 1 or 3 channels and sizes {MIN_SIZE} to {MAX_SIZE}; got (C, H, W) = "
-                f"{self.image_shape}. Resize with image_size= (--image-size) or convert with channels="
-            )
+        self.check_image_shape("img2img", MIN_SIZE, MAX_SIZE)
         self.generator = UNetGenerator(config, num_classes, self.image_shape, self.input_channels)
         self.discriminator = PatchDiscriminator(config, num_classes, self.image_shape)
         self.init_ema()
