@@ -7,7 +7,6 @@ options). Errors ganaug raises on purpose are printed as one message, without a 
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -19,7 +18,8 @@ import numpy as np
 
 from ganaug._version import __version__
 from ganaug.cli_options import config_flags, given
-from ganaug.errors import ConfigError, GanaugError, TrainingInterrupted
+from ganaug.boundary import debug_requested, describe
+from ganaug.errors import ConfigError, TrainingInterrupted
 from ganaug.gain.config import GainConfig
 from ganaug.train.config import TrainConfig
 
@@ -29,28 +29,24 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def friendly_errors(func):
-    """Turn ganaug's own errors (and missing or unreadable files) into a one-line message and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except TrainingInterrupted as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(128 + exc.signal_number if exc.signal_number else 1)
-        except (GanaugError, FileNotFoundError, PermissionError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            raise click.ClickException("interrupted") from None
-
-    return wrapper
-
-
 class PluginCommandsGroup(click.Group):
-    """The ``ganaug`` group; plugins' ``register_commands`` run the first time commands are listed or looked up."""
+    """The ``ganaug`` group: the error boundary around every command (plugins' too, see
+    :mod:`ganaug.boundary`); plugins' ``register_commands`` run the first time commands are listed or looked up."""
 
     _plugins_added = False
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the boundary: nothing passes it as a traceback
+            if ctx.meta.get("ganaug.debug") or debug_requested():
+                raise
+            failure = describe(exc)
+            prefix = "" if isinstance(exc, TrainingInterrupted) else "Error: "
+            click.echo(prefix + failure.message, err=True)
+            ctx.exit(failure.exit_code)
 
     def _add_plugin_commands(self) -> None:
         if not self._plugins_added:
@@ -73,8 +69,11 @@ class PluginCommandsGroup(click.Group):
 
 @click.group(cls=PluginCommandsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganaug")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an unexpected error (also GANAUG_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Train conditional GANs on your labelled images and sample them per class."""
+    ctx.meta["ganaug.debug"] = debug
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -98,7 +97,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
               default=None, help="TOML file of options (top level: training; [model]: the family's); flags win.")
 @click.option("--nproc", type=click.IntRange(min=1), default=None,
               help="Train with N processes on this machine (launches torchrun; DDP, gloo on CPU, NCCL on GPUs).")
-@friendly_errors
 def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) -> None:
     """Train a conditional GAN on DATA.
 
@@ -140,7 +138,6 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
 @click.option("--device", default="cpu", show_default=True, help="Device to sample on.")
 @click.option("--sources", default=None, help="Image-to-image generators: the real images (with classes) to draw "
               "variations of, e.g. the training data.")
-@friendly_errors
 def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, sources: str | None) -> None:
     """Sample a trained generator: RUN is a run folder, a checkpoint or a saved generator."""
     from ganaug.generator import load
@@ -169,7 +166,6 @@ def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, so
               help="A folder (written in ImageFolder layout, PNG) or a file ending in .npz.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent (and the random masks).")
 @click.option("--device", default="cpu", show_default=True, help="Device to run the generator on.")
-@friendly_errors
 def restore_command(run: Path, input_data: str, task: str, masks: str | None, out_path: Path, seed: int,
                     device: str) -> None:
     """Restore damaged images with an image-to-image generator (e.g. one trained with --model img2img).
@@ -188,6 +184,13 @@ def restore_command(run: Path, input_data: str, task: str, masks: str | None, ou
 
 def write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
     """Write uint8 images as an .npz (x, y, classes) or as PNG files in ImageFolder layout."""
+    try:
+        return _write_samples(images, labels, classes, out_path)
+    except OSError as exc:
+        raise ConfigError(f"--out {out_path}: cannot write there ({describe(exc).message})") from exc
+
+
+def _write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
     array = images.permute(0, 2, 3, 1).numpy()
     if array.shape[-1] == 1:
         array = array[..., 0]
@@ -221,7 +224,6 @@ def _safe_folder_name(name: str) -> str:
 @click.option("--gain-steps", type=int, default=300, show_default=True, help="Classifier steps per arm in the gain table.")
 @click.option("--restore-steps", type=int, default=600, show_default=True,
               help="img2img training steps for the restoration and variations figures (0: skip).")
-@friendly_errors
 def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int, restore_steps: int) -> None:
     """Train cdcgan on the bundled 8x8 digits, report its quality, and measure its gain (2-3 min on 2 CPU cores)."""
     from ganaug.demo import run_demo
@@ -237,7 +239,6 @@ def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int, r
               help="A trained generator (run folder or saved generator).")
 @config_flags(GainConfig)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("gain"), show_default=True)
-@friendly_errors
 def gain(train_data: str, test_data: str | None, generator_path: Path | None, out: Path, **flags: Any) -> None:
     """Measure a classifier's gain from synthetic data against real data and classic augmentation."""
     from ganaug.gain import evaluate_gain

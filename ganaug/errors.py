@@ -66,3 +66,31 @@ class TrainingInterrupted(GanaugError):
     def __init__(self, message: str, signal_number: int = 0) -> None:
         super().__init__(message)
         self.signal_number = signal_number
+
+
+class UserCodeError(GanaugError):
+    """Code the user handed to ganaug (a data factory, a Dataset, a transform, a filter) raised an exception.
+
+    The message names that code, the exception and the line it came from; the original is chained
+    (``__cause__``) for a full traceback.
+    """
+
+
+class RunFolderBusyError(GanaugError):
+    """Another live process holds the run folder's lock."""
+
+
+class DiskFullError(GanaugError, OSError):
+    """The disk filled up while a run was writing; the last good checkpoint is kept."""
+
+
+def user_code_error(what: str, exc: BaseException, fix: str = "fix it there") -> UserCodeError:
+    """A :class:`UserCodeError` saying that ``what`` raised ``exc``, where, and what to do."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    error = UserCodeError(f"{what} raised {type(exc).__name__}{': ' + text if text else ''}{where}; {fix}")
+    error.__cause__ = exc
+    return error

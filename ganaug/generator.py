@@ -17,12 +17,14 @@ import torch
 from torch import nn
 
 from ganaug import storage
+from ganaug.data.memory import check_memory
 from ganaug.corruptions import TASKS, box_masks, normal_to_uniform
 from ganaug.devices import resolve_device
 from ganaug.errors import CheckpointError, ConfigError, DataError, UnknownGeneratorError
 from ganaug.gan import GAN, to_uint8, to_unit_range
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.runs import checkpoint as ckpt
+from ganaug.runs.metadata import check_generator_meta
 from ganaug.seeds import Stream, derive_seed
 
 if TYPE_CHECKING:
@@ -127,9 +129,10 @@ class TrainedGenerator:
         if labels is not None and per_class is not None:
             raise ConfigError("pass labels= or per_class=, not both")
         if labels is None:
-            count = 1 if per_class is None else int(per_class)
-            if count < 0:
-                raise ConfigError(f"per_class must be >= 0, got {per_class}")
+            count = 1 if per_class is None else per_class
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise ConfigError(f"per_class={per_class!r} must be an integer >= 0")
+            self._check_sample_memory(count * self.num_classes, f"{count} images per class (per_class, --per-class)")
             label_tensor = torch.arange(self.num_classes).repeat_interleave(count)
         else:
             label_tensor = self.class_indices(labels)
@@ -139,6 +142,12 @@ class TrainedGenerator:
         noise = self.gan.sample_noise(len(label_tensor), device="cpu", generator=torch.Generator().manual_seed(seed))
         images = self._run(label_tensor, batch_size, lambda start, end, device: noise[start:end].to(device))
         return (images, label_tensor) if return_labels else images
+
+    def _check_sample_memory(self, count: int, what: str) -> None:
+        """Refuse, before drawing any noise, a request whose images and noise would not fit in memory."""
+        noise_row = self.gan.sample_noise(1, device="cpu", generator=torch.Generator()).numel()
+        check_memory(count, self.image_shape, what, extra=count * noise_row * 4,
+                     fix="ask for fewer images per call and concatenate the results")
 
     def _run(self, labels: torch.Tensor, batch_size: int,
              inputs: Callable[[int, int, torch.device], torch.Tensor]) -> torch.Tensor:
@@ -321,9 +330,7 @@ def load(path: str | Path, *, device: str | torch.device = "cpu", registry: Regi
         tensors, meta = storage.read_folder(path, GENERATOR_WEIGHTS, GENERATOR_META)
         if meta.get("format") != GENERATOR_FORMAT:
             raise CheckpointError(f"{path / GENERATOR_META}: not a ganaug generator file")
-        missing = [key for key in ("model", "model_config", "classes", "image_shape") if key not in meta]
-        if missing:
-            raise CheckpointError(f"{path / GENERATOR_META}: missing {', '.join(missing)}")
+        check_generator_meta(meta, path / GENERATOR_META)
         gan = build_gan(meta["model"], meta["model_config"], len(meta["classes"]), meta["image_shape"], path, registry)
         _load_state(gan.sampling_generator, tensors, path)
         return TrainedGenerator(gan, meta["model"], meta["classes"], _fidelity(meta, path)).to(device)

@@ -1,9 +1,10 @@
 """Atomic, verifiable folders of safetensors plus JSON; nothing is ever unpickled.
 
 A folder holds one weights file (tensors) and one JSON file (everything else, plus the SHA-256 of
-the weights file). It is written into a hidden temporary folder, each file fsynced, then renamed
+the weights file and the SHA-256 of the JSON's own content, ``meta_sha256``). It is written into a hidden temporary folder, each file fsynced, then renamed
 into place, so a kill at any moment leaves either the previous folder or the complete new one. On
-read the checksum is verified. Checkpoints and saved generators are both written this way.
+read both checksums are verified, so a damaged or edited ``meta.json`` is refused like damaged weights
+(folders written before ``meta_sha256`` existed are read without that check). Checkpoints and saved generators are both written this way.
 """
 
 from __future__ import annotations
@@ -37,6 +38,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+META_CHECKSUM = "meta_sha256"
+
+
+def meta_checksum(meta: dict[str, Any]) -> str:
+    """SHA-256 of ``meta``'s content (canonical JSON, its own checksum left out)."""
+    body = {k: v for k, v in meta.items() if k != META_CHECKSUM}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def seal_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with its checksum (re)computed; tools that edit a meta file on purpose call it."""
+    return {**meta, META_CHECKSUM: meta_checksum(meta)}
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -53,16 +68,20 @@ def write_folder_atomically(target: Path, tensors: dict[str, torch.Tensor], meta
     tmp = target.parent / f".tmp-{target.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
-    weights = tmp / weights_name
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(weights))
-    _fsync(weights)
-    meta = {**meta, "sha256": sha256_of(weights)}
-    with open(tmp / meta_name, "w", encoding="utf-8") as handle:
-        json.dump(meta, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    _fsync(tmp)
+    try:
+        tmp.mkdir()
+        weights = tmp / weights_name
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(weights))
+        _fsync(weights)
+        meta = seal_meta({**meta, "sha256": sha256_of(weights)})
+        with open(tmp / meta_name, "w", encoding="utf-8") as handle:
+            json.dump(meta, handle, indent=2, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _fsync(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not keep half a checkpoint's bytes
+        raise
     if target.exists():  # move the old one aside atomically, so a kill never leaves half a folder
         remove_atomically(target)
     os.replace(tmp, target)
@@ -100,6 +119,8 @@ def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
         raise CheckpointError(f"{meta_path}: unreadable JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{meta_path}: expected a JSON object")
+    if META_CHECKSUM in meta and meta[META_CHECKSUM] != meta_checksum(meta):
+        raise CheckpointError(f"{meta_path}: checksum mismatch (the file was damaged or edited after writing)")
     expected = meta.get("sha256")
     if expected != sha256_of(weights):
         raise CheckpointError(f"{weights}: checksum mismatch (file damaged or changed after writing)")

@@ -235,7 +235,7 @@ def test_a_store_that_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_module, "available_memory", lambda: 1000)
     store = make_tiny_data(num_classes=4, per_class=20)
-    with pytest.raises(DataError, match=r"80 images of \(1, 8, 8\) need 5.6 KiB in memory .* only 1000.0 B"):
+    with pytest.raises(DataError, match=r"80 images of \(1, 8, 8\) need 5.6 KiB in memory.* only 1000.0 B"):
         load_data((store.images[:, 0].numpy(), store.labels.numpy()))
     root = write_image_folder(tmp_path / "f", per_class=20)
     with pytest.raises(DataError, match="40 images of"):

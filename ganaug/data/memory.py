@@ -25,14 +25,23 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(count: int, image_shape: tuple[int, ...], where: str) -> None:
-    """Refuse, before loading, an image store that would not fit in the available memory."""
-    needed = count * int(np.prod(image_shape)) + count * 8
+def check_memory(count: int, image_shape: tuple[int, ...], where: str, *, bytes_per_value: int = 1,
+                 extra: int = 0,
+                 fix: str = "shrink them with image_size= (--image-size) or use a subset") -> None:
+    """Refuse, before the work, images that would not fit in the available memory.
+
+    Args:
+        count, image_shape: how many images of which (C, H, W) shape, each with an int64 label.
+        bytes_per_value: 1 for uint8, 4 for float32 batches.
+        extra: bytes needed besides (for example the source array a conversion reads from).
+        fix: what the user can do, for the message.
+    """
+    needed = count * int(np.prod(image_shape)) * bytes_per_value + count * 8 + extra
     available = available_memory()
     if available is not None and needed > 0.8 * available:
         raise DataError(
-            f"{where}: {count} images of {tuple(image_shape)} need {format_bytes(needed)} in memory as uint8, but "
-            f"only {format_bytes(available)} is available; shrink them with image_size= (--image-size) or use a subset"
+            f"{where}: {count} images of {tuple(image_shape)} need {format_bytes(needed)} in memory, but "
+            f"only {format_bytes(available)} is available; {fix}"
         )
 
 

@@ -83,14 +83,18 @@ def _image_to_chw_uint8(image: Any, where: str, channels: int | None) -> torch.T
     return _convert_channels_batch(tensor[None], channels)[0]
 
 
-def _to_uint8(array: np.ndarray, where: str) -> np.ndarray:
-    """Scale an image array of any numeric dtype to uint8 following the module's documented rules."""
+def _to_uint8(array: np.ndarray, where: str, span: tuple[float, float] | None = None) -> np.ndarray:
+    """Scale an image array of any numeric dtype to uint8 following the module's documented rules.
+
+    ``span`` is the (min, max) of the whole data set when ``array`` is one chunk of it, so that every
+    chunk is scaled by the same rule.
+    """
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.bool_:
         return array.astype(np.uint8) * 255
     if array.dtype.kind in "iu":
-        low, high = int(array.min()), int(array.max())
+        low, high = (int(v) for v in span) if span else (int(array.min()), int(array.max()))
         if low < 0:
             raise DataError(f"{where}: integer image has negative values (min {low}); use 0..255")
         if high > 255:
@@ -103,7 +107,7 @@ def _to_uint8(array: np.ndarray, where: str) -> np.ndarray:
             raise DataError(
                 f"{where}: float image holds NaN or inf (first at flat position {flat}); clean the data first"
             )
-        low, high = float(array.min()), float(array.max())
+        low, high = (float(v) for v in span) if span else (float(array.min()), float(array.max()))
         value_range = float_value_range(low, high)
         if value_range == "unit":
             scaled = array * 255.0

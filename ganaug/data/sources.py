@@ -41,7 +41,7 @@ from ganaug.data.pixels import (
     _unify,
 )
 from ganaug.data.store import ImageStore, validate_store
-from ganaug.errors import DataError
+from ganaug.errors import DataError, GanaugError, user_code_error
 
 if TYPE_CHECKING:
     from ganaug.plugins.registry import Registry
@@ -118,7 +118,13 @@ def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, regi
     if not path.exists() and not isinstance(source, Path):
         datasets = _datasets(registry)
         if text in datasets:
-            loaded = datasets[text].factory()
+            try:
+                loaded = datasets[text].factory()
+            except GanaugError:
+                raise
+            except Exception as exc:
+                raise user_code_error(f"data set {text!r} (plugin {datasets[text].owner})", exc,
+                                      "check the plugin, or disable it with GANAUG_DISABLE_PLUGINS") from exc
             if isinstance(loaded, (str, os.PathLike)):
                 raise DataError(f"dataset {text!r} (plugin {datasets[text].owner}) returned a path, not data")
             return load_data(loaded, image_size=size, channels=channels)
@@ -155,7 +161,12 @@ def _call_factory(spec: str) -> torch.utils.data.Dataset:
     factory = getattr(module, attr, None)
     if factory is None or not callable(factory):
         raise DataError(f"{spec!r}: module {module_name!r} has no function {attr!r}")
-    dataset = factory()
+    try:
+        dataset = factory()
+    except GanaugError:
+        raise
+    except Exception as exc:
+        raise user_code_error(f"the data function {spec!r}", exc, "fix that function") from exc
     if not isinstance(dataset, torch.utils.data.Dataset):
         raise DataError(f"{spec!r} returned a {type(dataset).__name__}, not a torch Dataset")
     return dataset
@@ -178,6 +189,7 @@ def load_digits(image_size: SizeArg = None, channels: int | None = None) -> Imag
 def _from_npz(path: Path, size, channels) -> ImageStore:
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not a readable .npz file (not a zip archive); write it with np.savez")
+    _check_npz_memory(path, size, channels)
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
@@ -203,6 +215,35 @@ def _from_npz(path: Path, size, channels) -> ImageStore:
     return store
 
 
+def _check_npz_memory(path: Path, size, channels) -> None:
+    """Refuse, from the arrays' headers and before reading them, an .npz whose loading would not fit in memory:
+    the image array at its full size plus the converted store."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            member = names.get("x") or names.get("x_train")
+            if member is None:
+                return  # the loader says which keys are missing
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(handle)
+    except Exception:  # noqa: BLE001 - a damaged archive is reported by the loader itself
+        return
+    if len(shape) not in (3, 4) or not shape[0]:
+        return
+    if len(shape) == 3:
+        bands, image = 1, shape[1:]
+    elif shape[-1] in (1, 3, 4) and shape[1] not in (1, 3, 4):
+        bands, image = shape[-1], shape[1:3]
+    else:
+        bands, image = shape[1], shape[2:]
+    out_shape = (channels or min(bands, 3), *(size or image))
+    raw = int(np.prod(shape)) * dtype.itemsize
+    check_memory(shape[0], out_shape, f"{path} (x: {shape[0]} images of {tuple(shape[1:])} {dtype})", extra=raw,
+                 fix=_MEMORY_FIX)
+
+
 def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
     x = np.asarray(x) if not isinstance(x, torch.Tensor) else x.numpy()
     y = np.asarray(y) if not isinstance(y, torch.Tensor) else y.numpy()
@@ -222,11 +263,29 @@ def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
             raise DataError(f"{where}: images of shape {x.shape[1:]} have no channel axis of size 1, 3 or 4")
     else:
         raise DataError(f"{where}: images must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {x.shape}")
-    check_memory(len(x), (min(x.shape[1], 3), *(size or x.shape[2:])), where)
-    images = torch.from_numpy(np.array(_to_uint8(x, where), copy=True, order="C"))
-    if images.shape[1] == 4:
-        images = images[:, :3]
-    return ImageStore(_resize_batch(_convert_channels_batch(images, channels), size), labels)
+    out_shape = (channels or min(x.shape[1], 3), *(size or x.shape[2:]))
+    check_memory(len(x), out_shape, where, fix=_MEMORY_FIX)
+    return ImageStore(_convert_in_chunks(x, out_shape, where, size, channels), labels)
+
+
+_MEMORY_FIX = "shrink them with image_size= (--image-size), or use a subset"
+CHUNK = 1024
+"""Images converted at a time, so a float array's conversion needs a chunk's temporaries, not the array's."""
+
+
+def _convert_in_chunks(x: np.ndarray, out_shape: tuple[int, ...], where: str, size, channels) -> torch.Tensor:
+    """uint8 (N, C, H, W) images from an (N, C, H, W) array of any dtype, scaled by one rule for all of them."""
+    span = None
+    if x.dtype.kind in "iuf":
+        span = (x.min(), x.max())
+        if x.dtype.kind == "f" and not (np.isfinite(span[0]) and np.isfinite(span[1])):
+            bad = next(i for i in range(len(x)) if not np.isfinite(x[i]).all())
+            raise DataError(f"{where}: float image {bad} holds NaN or inf; clean the data first")
+    out = torch.empty(len(x), *out_shape, dtype=torch.uint8)
+    for start in range(0, len(x), CHUNK):
+        chunk = torch.from_numpy(np.array(_to_uint8(x[start:start + CHUNK], where, span), copy=True, order="C"))
+        out[start:start + CHUNK] = _resize_batch(_convert_channels_batch(chunk[:, :3], channels), size)
+    return out
 
 
 def _check_label_array(y: np.ndarray, where: str) -> torch.Tensor:
@@ -256,7 +315,13 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageSto
     images: list[torch.Tensor] = []
     labels: list[int] = []
     for index in range(n):
-        item = dataset[index]
+        try:
+            item = dataset[index]
+        except GanaugError:
+            raise
+        except Exception as exc:
+            raise user_code_error(f"{type(dataset).__name__}[{index}] (item {index} of the dataset)", exc,
+                                  "fix the Dataset or leave that item out") from exc
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair")
         image, label = item[0], item[1]

@@ -38,13 +38,7 @@ class SyntheticBank:
     def __init__(self, generator: TrainedGenerator, per_class: Sequence[int], *, bank_size: int | None = None,
                  refresh: str | int = "epoch", seed: int = 0, sample_filter: SampleFilter | None = None,
                  max_draws: int = 10) -> None:
-        if sample_filter is not None and not callable(sample_filter):
-            raise ConfigError(f"sample_filter={sample_filter!r} must be callable: filter(images, labels) -> keep")
-        if not isinstance(max_draws, int) or isinstance(max_draws, bool) or max_draws < 1:
-            raise ConfigError(f"max_draws={max_draws!r} must be a positive integer")
-        if not (refresh in ("epoch", "never") or (isinstance(refresh, int) and not isinstance(refresh, bool)
-                                                  and refresh > 0)):
-            raise ConfigError(f"refresh={refresh!r}; use 'epoch', 'never' or a positive number of epochs")
+        # The arguments were checked by SyntheticMix (ganaug.mix.dataset._check_arguments) before any work.
         self.generator, self.refresh, self.seed = generator, refresh, int(seed)
         self.sample_filter, self.max_draws = sample_filter, max_draws
         self.acceptance: dict[str, float] = {}

@@ -31,7 +31,8 @@ from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 
 from ganaug.data import ImageStore, load_data
 from ganaug.data.labels import class_balanced_sampler, read_labels
-from ganaug.errors import ConfigError, DataError
+from ganaug.data.memory import check_memory
+from ganaug.errors import ConfigError, DataError, user_code_error
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.mix.bank import SyntheticBank
@@ -85,6 +86,8 @@ class SyntheticMix(Dataset):
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
                  max_per_real: float | None = 4.0, variation_strength: float | None = None) -> None:
+        _check_arguments(real, generator, seed=seed, bank_size=bank_size, refresh=refresh, max_draws=max_draws,
+                         transform=transform, sample_filter=sample_filter)
         self._real_store = real if isinstance(real, ImageStore) else getattr(real, "store", None)
         if isinstance(real, ImageStore):  # items (uint8 CHW tensor, int label)
             real = TensorDataset(real.images, real.labels)
@@ -108,6 +111,8 @@ class SyntheticMix(Dataset):
         wanted = allocate_synthetic(counts, self.ratio, resolve_policy(class_policy, generator.classes))
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
         per_class = gate(wanted, counts, self.fidelity, self._check_cap(max_per_real))
+        check_memory(sum(per_class), generator.image_shape, f"SyntheticMix with {sum(per_class)} synthetic items",
+                     fix="ask for fewer (the class_policy counts, ratio or max_per_real)")
         self.real_class_counts = counts
         self.n_real = 0 if synthetic_only else len(real_labels)
         self.real_labels = real_labels if not synthetic_only else []
@@ -223,14 +228,22 @@ class SyntheticMix(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a SyntheticMix of {len(self)} items")
         if index < self.n_real:
-            item = self.real[index]
+            try:
+                item = self.real[index]
+            except Exception as exc:
+                raise user_code_error(f"the real dataset's item {index} ({type(self.real).__name__}[{index}])", exc,
+                                      "fix the Dataset") from exc
             image, label, synthetic = item[0], item[1], False
         else:
             j = index - self.n_real
             image = self.format.render(self._bank.image(j))
             label, synthetic = self._label_form(int(self.synthetic_labels[j])), True
         if self._seeded_transform is not None:
-            image = self._seeded_transform(image, self.epoch, index)
+            try:
+                image = self._seeded_transform(image, self.epoch, index)
+            except Exception as exc:
+                raise user_code_error(f"transform= on item {index} ({'synthetic' if synthetic else 'real'})", exc,
+                                      "fix the transform (it gets the real items' image type)") from exc
         return (image, label, synthetic) if self.return_source else (image, label)
 
     # -- what is inside -----------------------------------------------------------------------
@@ -258,3 +271,30 @@ class SyntheticMix(Dataset):
     def __repr__(self) -> str:
         return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}, ratio={self.ratio}, "
                 f"bank={len(self.bank)}, epoch={self.epoch})")
+
+
+def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, refresh: Any, max_draws: Any,
+                     transform: Any, sample_filter: Any) -> None:
+    """Refuse bad SyntheticMix arguments by name before anything is read or generated."""
+    if not isinstance(real, (Dataset, ImageStore)) or not hasattr(real, "__len__"):
+        raise ConfigError(f"real={type(real).__name__}: pass a map-style torch Dataset of (image, label) "
+                          "or an ImageStore")
+    if not isinstance(generator, TrainedGenerator):
+        raise ConfigError(f"generator={type(generator).__name__ if generator is not None else None}: pass a trained "
+                          "generator (ganaug.load('runs/<run>') or the result of ganaug.fit)")
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+    if not is_int(seed) or not 0 <= seed < 2**63:
+        raise ConfigError(f"seed={seed!r} must be an integer in 0..2**63-1")
+    if bank_size is not None and (not is_int(bank_size) or bank_size < 1):
+        raise ConfigError(f"bank_size={bank_size!r} must be an integer >= 1, or None (one image per synthetic item)")
+    if not (refresh in ("epoch", "never") or (is_int(refresh) and refresh >= 1)):
+        raise ConfigError(f"refresh={refresh!r}; use 'epoch', 'never' or a number of epochs >= 1")
+    if not is_int(max_draws) or max_draws < 1:
+        raise ConfigError(f"max_draws={max_draws!r} must be a positive integer")
+    if transform is not None and not callable(transform):
+        raise ConfigError(f"transform={transform!r} must be callable (an albumentations or torchvision transform)")
+    if sample_filter is not None and not callable(sample_filter):
+        raise ConfigError(f"sample_filter={sample_filter!r} must be callable: filter(images, labels) -> keep")

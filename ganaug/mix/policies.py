@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ganaug.errors import ConfigError
 
 POLICIES = ("match", "uniform", "balance")
@@ -86,10 +88,14 @@ def check_ratio(ratio: float | None, class_policy: Any, synthetic_only: bool) ->
     return float(ratio)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def resolve_policy(class_policy: str | Mapping[int | str, int], classes: Sequence[str]) -> str | dict[int, int]:
     """A policy name, checked; or a dict policy with class names turned into indices and counts checked."""
     if not isinstance(class_policy, Mapping):
-        if class_policy not in POLICIES:
+        if not isinstance(class_policy, str) or class_policy not in POLICIES:
             raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
         return class_policy
     resolved: dict[int, int] = {}
@@ -98,8 +104,12 @@ def resolve_policy(class_policy: str | Mapping[int | str, int], classes: Sequenc
             if key not in classes:
                 raise ConfigError(f"class_policy names unknown class {key!r}; classes are {list(classes)}")
             key = list(classes).index(key)
+        if not _is_int(key):
+            raise ConfigError(f"class_policy key {key!r}: use a class index (int) or a class name (str)")
         if not 0 <= int(key) < len(classes):
             raise ConfigError(f"class_policy has class index {key} outside 0..{len(classes) - 1}")
+        if not _is_int(count):
+            raise ConfigError(f"class_policy[{key!r}]={count!r}: a count of synthetic images must be an integer")
         if int(count) < 0:
             raise ConfigError(f"class_policy asks for {count} images of class {key}; counts must be >= 0")
         resolved[int(key)] = int(count)

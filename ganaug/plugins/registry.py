@@ -28,6 +28,7 @@ from importlib import metadata
 from typing import Any
 
 import pluggy
+import torch
 
 from ganaug._version import __version__
 from ganaug.errors import (
@@ -37,7 +38,8 @@ from ganaug.errors import (
     UnknownGeneratorError,
     UnknownNameError,
 )
-from ganaug.gan import GAN
+from ganaug.data.memory import available_memory, format_bytes
+from ganaug.gan import GAN, GANConfig
 from ganaug.plugins import hookspecs
 from ganaug.plugins.builtin import DEFAULT_PLUGINS
 
@@ -70,6 +72,7 @@ class GeneratorEntry:
     def build(self, *, num_classes: int, image_shape: tuple[int, int, int], **overrides: Any) -> GAN:
         """An untrained GAN of this family for ``num_classes`` classes of ``image_shape`` images."""
         config = self.make_config(**overrides)
+        self.check_size(config, num_classes, tuple(image_shape))
         try:
             return self.gan_class(config, num_classes, tuple(image_shape))
         except GanaugError:
@@ -77,6 +80,33 @@ class GeneratorEntry:
         except (ValueError, TypeError) as exc:  # a plugin's own check of the shape or options
             raise ConfigError(f"generator {self.name!r} (plugin {self.owner!r}) cannot be built for {num_classes} "
                               f"classes of {tuple(image_shape)} images: {exc}") from exc
+
+
+    def check_size(self, config: GANConfig, num_classes: int, image_shape: tuple[int, int, int]) -> None:
+        """Refuse options that make a GAN too large for the memory, before allocating it.
+
+        The GAN is first built on PyTorch's ``meta`` device (shapes only, no memory); a family that
+        cannot be built there is not checked.
+        """
+        try:
+            with torch.device("meta"):
+                probe = self.gan_class(config, num_classes, image_shape)
+            needed = sum(t.numel() * t.element_size() for t in [*probe.parameters(), *probe.buffers()])
+        except Exception:  # noqa: BLE001 - the real build below reports the family's own errors
+            return
+        available = available_memory()
+        if available is not None and 4 * needed > 0.8 * available:  # weights, gradients and two Adam moments
+            raise ConfigError(
+                f"generator {self.name!r} with {config_summary(config)} and {num_classes} classes of {image_shape} "
+                f"images has {needed // 4:,} parameters: training needs about {format_bytes(4 * needed)}, but only "
+                f"{format_bytes(available)} is available; use smaller options (z_dim, width...) or images")
+
+
+def config_summary(config: Any) -> str:
+    """The options of ``config`` that differ from their defaults, for messages."""
+    changed = [f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config)
+               if f.default is not dataclasses.MISSING and getattr(config, f.name) != f.default]
+    return ", ".join(changed) or "its default options"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ A checkpoint is a folder ``<run>/checkpoints/step_<N>/`` written atomically (:mo
   image shape, optimiser param groups and scalars, learning-rate scale and rollbacks, number of
   processes, base64 RNG states (torch's per rank, and the noise stream's), the weights' SHA-256.
 
-:func:`latest_checkpoint` returns the newest checkpoint that verifies *and* holds every key this
-module reads, so a damaged newest one (bad checksum, missing key) falls back to the one before it.
+:func:`latest_checkpoint` returns the newest checkpoint that verifies (both checksums) *and* holds every
+value this module reads, of the right kind (:mod:`ganaug.runs.metadata`), so a damaged newest one (bad checksum, missing key) falls back to the one before it.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import torch
 from ganaug._version import __version__
 from ganaug.errors import CheckpointError
 from ganaug.runs.folder import RunFolder
-from ganaug.storage import read_folder, remove_atomically, write_folder_atomically
+from ganaug.runs.metadata import check_checkpoint_meta
+from ganaug.storage import META_FILE, read_folder, remove_atomically, write_folder_atomically
 
 CHECKPOINT_FORMAT = "ganaug-checkpoint"
-REQUIRED_KEYS = ("step", "model", "model_config", "train_config", "classes", "image_shape", "opt_g", "opt_d")
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,7 @@ class Checkpoint:
     def parse(cls, folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Checkpoint:
         if meta.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{folder}: not a ganaug checkpoint (format {meta.get('format')!r})")
-        missing = [key for key in REQUIRED_KEYS if key not in meta]
-        if missing:
-            raise CheckpointError(f"{folder / 'meta.json'}: missing {', '.join(missing)}")
+        check_checkpoint_meta(meta, Path(folder) / META_FILE)
         return cls(Path(folder), tensors, meta)
 
     @property

@@ -12,6 +12,7 @@ import ganaug
 from ganaug import ConfigError, TrainingDivergedError, fit, list_generators
 from ganaug.data import ImageStore
 from ganaug.runs.checkpoint import checkpoint_dirs, encode_bytes
+from ganaug.storage import seal_meta
 from ganaug.train.config import TrainConfig
 from ganaug.train.trainer import Trainer
 
@@ -92,7 +93,7 @@ def test_resume_on_another_kind_of_device_restarts_the_noise_stream(tiny_store, 
     meta_path = checkpoint_dirs(tmp_path)[0] / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["rng_noise"] = encode_bytes(torch.zeros(16, dtype=torch.uint8))
-    meta_path.write_text(json.dumps(meta))
+    meta_path.write_text(json.dumps(seal_meta(meta)))  # an edit on purpose: re-seal its checksum
     with pytest.warns(UserWarning, match="noise stream was saved on another kind of device"):
         resumed = fit(tiny_store, "test_cdcgan", steps=5, out=tmp_path, resume=True, **FAST)
     assert [p.name for p in checkpoint_dirs(tmp_path)][0] == "step_00000005"
