@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,12 @@ class PluginCommandsGroup(click.Group):
 def main(ctx: click.Context, debug: bool) -> None:
     """Train conditional GANs on your labelled images and sample them per class."""
     ctx.meta["ganaug.debug"] = debug
+    warnings.formatwarning = _format_warning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ARG001
+    """Warnings as one line for a CLI user, without the source line that raised them."""
+    return f"Warning: {message}\n"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -117,7 +124,9 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
     options.update(given(TrainConfig, flags))
     options.setdefault("model", TrainConfig.model)
     options.setdefault("out", str(Path("runs") / options["model"]))
-    data = options.pop("data", data)
+    if "data" in options:
+        raise ConfigError(f"{config_file}: data = {options['data']!r} is not an option; the data is the DATA "
+                          f"argument ({data!r}). Remove the key from the file")
     started = time.perf_counter()
     generator = fit(data, **options)
     if int(os.environ.get("RANK", "0")) != 0:

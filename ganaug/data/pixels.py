@@ -141,12 +141,11 @@ def _resize_batch(images: torch.Tensor, size: tuple[int, int] | None) -> torch.T
 
 
 def _unify(images: list[torch.Tensor], size, channels, kind: str, names: list[str] | None = None) -> list[torch.Tensor]:
-    """Resize when asked, else make sure every image has the first one's shape."""
+    """Make sure every image has the first one's channel count, then resize when asked, else make sure
+    every image has the first one's size."""
     first = images[0].shape
-    if size is not None:
-        return [_resize_batch(im[None], size)[0] for im in images]
     for index, image in enumerate(images):
-        if image.shape != first:
+        if image.shape != first and (size is None or image.shape[0] != first[0]):
             who = names[index] if names else f"{kind} {index}"
             which = "channel counts" if image.shape[0] != first[0] else "sizes"
             fix = "channels=1 or 3 (--channels)" if which == "channel counts" else "image_size= (--image-size)"
@@ -154,6 +153,8 @@ def _unify(images: list[torch.Tensor], size, channels, kind: str, names: list[st
                 f"{who} has shape {tuple(image.shape)} (C, H, W) but the first image has {tuple(first)}: "
                 f"images of mixed {which}; pass {fix} to convert them all"
             )
+    if size is not None:
+        return [_resize_batch(im[None], size)[0] for im in images]
     return images
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganaug.data.folders import read_image_folder
 from ganaug.data.memory import check_memory
 from ganaug.data.pixels import (
     SizeArg,
@@ -45,8 +46,6 @@ from ganaug.errors import DataError, GanaugError, user_code_error
 
 if TYPE_CHECKING:
     from ganaug.plugins.registry import Registry
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
 DataSource = Union[str, os.PathLike, tuple, torch.utils.data.Dataset, ImageStore]
 
@@ -129,7 +128,7 @@ def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, regi
                 raise DataError(f"dataset {text!r} (plugin {datasets[text].owner}) returned a path, not data")
             return load_data(loaded, image_size=size, channels=channels)
     if path.is_dir():
-        return _from_folder(path, size, channels, skip_bad)
+        return read_image_folder(path, size, channels, skip_bad)
     if path.is_file():
         if path.suffix.lower() == ".npz":
             return _from_npz(path, size, channels)
@@ -351,84 +350,3 @@ def _check_label(label: Any, index: int) -> int:
     if label < 0:
         raise DataError(f"label of item {index} is {label}, negative; labels must be 0..K-1")
     return int(label)
-
-
-def _from_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
-    class_dirs = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
-    if not class_dirs:
-        raise DataError(f"{root}: no class folders; expected ImageFolder layout {root}/<class>/<image>.png")
-    paths: list[tuple[Path, int]] = []
-    for label, name in enumerate(class_dirs):
-        found = _image_files(root / name)
-        if not found:
-            warnings.warn(f"{root / name}: empty class folder (no image files)", stacklevel=3)
-        paths.extend((p, label) for p in found)
-    if not paths:
-        raise DataError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in any class folder")
-
-    images: list[torch.Tensor] = []
-    labels: list[int] = []
-    bad: list[str] = []
-    _check_folder_memory(root, paths, size, channels)
-    for path, label in paths:
-        try:
-            image = _read_image_file(path)
-        except DataError as exc:
-            if not skip_bad:
-                raise DataError(f"{exc}. Fix or remove the file, or pass skip_bad=True (--skip-bad)") from None
-            bad.append(str(path))
-            continue
-        images.append(_image_to_chw_uint8(image, str(path), channels))
-        labels.append(label)
-    if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s), first: {bad[0]}", stacklevel=3)
-    if not images:
-        raise DataError(f"{root}: none of the {len(paths)} image files could be read")
-    images = _unify(images, size, channels, "file", [str(p) for p, _ in paths if str(p) not in set(bad)])
-    return ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long), class_dirs)
-
-
-def _check_folder_memory(root: Path, paths: list[tuple[Path, int]], size, channels) -> None:
-    """Predict the store's size from the first readable image's header, before decoding everything."""
-    for path, _ in paths[:10]:
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-                bands = len(image.getbands())
-        except Exception:  # unreadable files are reported by the loading loop itself
-            continue
-        c = channels or min(bands, 3)
-        check_memory(len(paths), (c, *(size or (height, width))), str(root))
-        return
-
-
-def _image_files(folder: Path) -> list[Path]:
-    """Image files under ``folder``, recursively, following symlinks but never looping."""
-    seen: set[str] = set()
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.lower().endswith(IMAGE_EXTENSIONS):
-                found.append(Path(dirpath) / name)
-    return found
-
-
-def _read_image_file(path: Path) -> Image.Image:
-    """Open and decode one image file fully, turning every failure into a DataError naming it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                return image.copy()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DataError(f"{path}: image too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        reason = "empty file" if path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
-        raise DataError(f"{path}: unreadable or corrupt image ({reason})") from None

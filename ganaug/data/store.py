@@ -58,6 +58,10 @@ class ImageStore:
         return ImageStore(self.images[index], self.labels[index], list(self.classes))
 
 
+MAX_EMPTY_CLASSES = 1000
+"""More empty classes than this (labels with gaps of thousands) is a label space to remap, not to train on."""
+
+
 def validate_store(store: ImageStore, *, min_classes: int = 2) -> None:
     """Check the invariants every consumer relies on; warn about classes with under 2 images.
 
@@ -78,6 +82,13 @@ def validate_store(store: ImageStore, *, min_classes: int = 2) -> None:
             f"({store.num_classes} classes); use labels 0..K-1 or pass classes= with K names"
         )
     counts = store.class_counts()
+    empty = sum(1 for n in counts if n == 0)
+    if min_classes > 1 and empty and (store.num_classes > len(store) or empty > MAX_EMPTY_CLASSES):
+        raise DataError(
+            f"the labels span {store.num_classes} classes (0..{store.num_classes - 1}) but only "
+            f"{store.num_classes - empty} of them have images ({len(store)} images): {empty} classes would be empty. "
+            "Remap the labels to 0..K-1, e.g. y = numpy.unique(y, return_inverse=True)[1]"
+        )
     few = [f"{store.classes[k]!r} ({n})" for k, n in enumerate(counts) if n < 2]
     if few and min_classes > 1:
         warnings.warn(

@@ -1,0 +1,206 @@
+"""Image folders in ``ImageFolder`` layout (``root/<class>/<image>``), as they are found on real disks.
+
+Every entry is looked at before any file is opened, so nothing can hang or relabel images:
+
+* hidden class folders and hidden files (names starting with ``.``) are left out, with a warning;
+* symbolic links are followed, except a link into the data folder outside its own class folder, or
+  to a folder that holds the data folder (``cat/up -> ..``): it would give another class's images this
+  class, so it is skipped with a warning, and so is a link back to a folder already walked (a loop);
+  links to files or folders elsewhere (``cat/x.png -> /mnt/raw/x.png``) are read;
+* FIFOs, sockets, devices and folders named like images are not regular files: skipped with a
+  warning, never opened (opening a FIFO blocks forever);
+* broken links, links that loop on themselves and files that cannot be read or decoded stop the load
+  with a message naming the file, or are skipped with a warning under ``skip_bad`` (``--skip-bad``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ganaug.data.memory import check_memory
+from ganaug.data.pixels import _image_to_chw_uint8, _resize_batch, _unify
+from ganaug.data.store import ImageStore
+from ganaug.errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+
+
+@dataclass
+class FolderScan:
+    """What walking the class folders found: image files with their labels, and what was left out and why."""
+
+    files: list[tuple[Path, int]] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    """Reason -> paths, for the warnings."""
+    broken: list[tuple[Path, str]] = field(default_factory=list)
+    """Image-named entries that cannot be opened (broken or looping links), with the reason."""
+
+    def skip(self, reason: str, path: Path | str) -> None:
+        self.skipped.setdefault(reason, []).append(str(path))
+
+
+def read_image_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
+    """Load ``root/<class>/<image>`` into an image store (see the module's rules)."""
+    class_names = class_folders(root)
+    scan = FolderScan()
+    for label, name in enumerate(class_names):
+        before = len(scan.files)
+        find_image_files(root / name, label, scan)
+        if len(scan.files) == before:
+            warnings.warn(f"{root / name}: empty class folder (no image files)", stacklevel=3)
+    for reason, paths in scan.skipped.items():
+        warnings.warn(f"{root}: skipped {len(paths)} entr{'y' if len(paths) == 1 else 'ies'} ({reason}), first: "
+                      f"{paths[0]}", stacklevel=3)
+    bad = [str(path) for path, _ in scan.broken]
+    if scan.broken and not skip_bad:
+        path, reason = scan.broken[0]
+        raise DataError(f"{path}: {reason}. Fix or remove it, or pass skip_bad=True (--skip-bad)")
+    if not scan.files:
+        raise DataError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in any class folder")
+
+    _check_folder_memory(root, scan.files, size, channels)
+    images: list[torch.Tensor] = []
+    labels: list[int] = []
+    names: list[str] = []
+    for path, label in scan.files:
+        try:
+            image = read_image_file(path)
+        except DataError as exc:
+            if not skip_bad:
+                raise DataError(f"{exc}. Fix or remove the file, or pass skip_bad=True (--skip-bad)") from None
+            bad.append(str(path))
+            continue
+        tensor = _image_to_chw_uint8(image, str(path), channels)
+        if size is not None and (channels is not None or not images or tensor.shape[0] == images[0].shape[0]):
+            tensor = _resize_batch(tensor[None], size)[0]  # resized as read: memory holds small images only
+        images.append(tensor)
+        labels.append(label)
+        names.append(str(path))
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s), first: {bad[0]}", stacklevel=3)
+    if not images:
+        raise DataError(f"{root}: none of the {len(scan.files)} image files could be read")
+    images = _unify(images, size, channels, "file", names)
+    return ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long), class_names)
+
+
+def class_folders(root: Path) -> list[str]:
+    """The class folders of ``root``, sorted; hidden ones are left out with a warning."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        raise DataError(f"{root}: cannot list the folder ({exc.strerror or exc}); check its permissions") from None
+    folders = [e for e in entries if _is_dir(e)]
+    hidden = [e.name for e in folders if e.name.startswith(".")]
+    if hidden:
+        warnings.warn(f"{root}: left out hidden folder(s) {', '.join(hidden)} (names starting with '.'); rename "
+                      "them to use them as classes", stacklevel=4)
+    names = [e.name for e in folders if not e.name.startswith(".")]
+    if not names:
+        raise DataError(f"{root}: no class folders; expected ImageFolder layout {root}/<class>/<image>.png")
+    return names
+
+
+def find_image_files(class_folder: Path, label: int, scan: FolderScan) -> None:
+    """Add the image files under ``class_folder`` (recursively) to ``scan``, following the module's rules."""
+    home, root = os.path.realpath(class_folder), os.path.realpath(class_folder.parent)
+    seen: set[str] = set()
+    pending = [class_folder]
+    while pending:
+        folder = pending.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            scan.skip("a symbolic link back to a folder already read (a loop)", folder)
+            continue
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise DataError(f"{folder}: cannot list the folder ({exc.strerror or exc}); check its permissions") from None
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                if _is_dir(entry) or entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                    scan.skip("hidden, the name starts with '.'", path)
+                continue
+            target = os.path.realpath(path) if entry.is_symlink() else ""
+            if target and os.path.exists(target) and (_inside(root, target) or (
+                    _inside(target, root) and not _inside(target, home))):
+                if _is_dir(entry) or entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                    scan.skip("a symbolic link out of its class folder into the data, which would relabel those images",
+                              path)
+                continue
+            if _is_dir(entry):
+                subfolders.append(path)
+                continue
+            if not entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    scan.broken.append((path, "a symbolic link that loops"))
+                elif entry.is_symlink():
+                    scan.broken.append((path, f"a broken symbolic link (to {os.readlink(path)})"))
+                else:
+                    scan.broken.append((path, f"cannot be read ({exc.strerror or exc})"))
+                continue
+            if not stat.S_ISREG(mode):
+                scan.skip("not a regular file (a FIFO, socket or device)", path)
+                continue
+            scan.files.append((path, label))
+        pending.extend(reversed(subfolders))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows links; a broken or looping link is not a folder
+    except OSError:
+        return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _check_folder_memory(root: Path, files: list[tuple[Path, int]], size, channels) -> None:
+    """Predict the store's size from the first readable image's header, before decoding everything."""
+    for path, _ in files[:10]:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                bands = len(image.getbands())
+        except Exception:  # noqa: BLE001 - unreadable files are reported by the loading loop itself
+            continue
+        c = channels or min(bands, 3)
+        check_memory(len(files), (c, *(size or (height, width))), str(root),
+                     extra=c * width * height)  # one image at full size while it is decoded
+        return
+
+
+def read_image_file(path: Path) -> Image.Image:
+    """Open and decode one image file fully, turning every failure into a DataError naming it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return image.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{path}: image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            empty = False
+        reason = "empty file" if empty else f"{type(exc).__name__}: {exc}"
+        raise DataError(f"{path}: unreadable or corrupt image ({reason})") from None
