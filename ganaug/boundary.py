@@ -21,13 +21,12 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganaug.errors import GanaugError, TrainingInterrupted
+from ganaug.errors import DISK_FULL, GanaugError, TrainingInterrupted
 
 BUG_EXIT = 70
 DEBUG_ENV = "GANAUG_DEBUG"
 REPORT_HINT = "please report it with that file (and the command you ran) to the ganaug maintainers"
 
-_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _OUT_OF_MEMORY_MARKS = ("can't allocate memory", "out of memory", "cannot allocate memory")
 
 
@@ -85,7 +84,7 @@ def _describe_os_error(exc: OSError) -> str:
     if exc.filename2 is not None:
         name = f"{exc.filename} -> {exc.filename2}"
     reason = exc.strerror or str(exc)
-    if exc.errno in _DISK_FULL:
+    if exc.errno in DISK_FULL:
         return f"{name}: the disk is full ({reason}); free some space and run the command again"
     hints = {
         errno.ENOENT: "check the path",

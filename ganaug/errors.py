@@ -7,6 +7,7 @@ fix it, so the CLI can print it as it is, without a traceback.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 
@@ -78,6 +79,10 @@ class UserCodeError(GanaugError):
 
 class RunFolderBusyError(GanaugError):
     """Another live process holds the run folder's lock."""
+
+
+DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+"""The errnos of a full disk or an exhausted quota."""
 
 
 class DiskFullError(GanaugError, OSError):

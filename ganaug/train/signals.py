@@ -1,18 +1,33 @@
-"""SIGINT/SIGTERM during training: finish the current step, write a checkpoint, stop."""
+"""SIGINT/SIGTERM during training: stop promptly in every phase, with a checkpoint when there is one to write.
+
+Inside a training step the signal is *deferred*: the step finishes, a checkpoint is written and
+:class:`~ganaug.errors.TrainingInterrupted` is raised. Anywhere else (set-up, resuming, scoring,
+writing grids) the handler raises :class:`StopNow` at once, and the trainer turns it into the same
+checkpoint-and-stop between steps, or a plain stop before training began. A second signal stops at
+once: Ctrl-C raises ``KeyboardInterrupt``, SIGTERM ends the process (the last checkpoint stays valid).
+Under DDP every signal is deferred to the step boundary, where the ranks agree on stopping together.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
 
 
+class StopNow(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
+    """Raised by the handler outside a step: unwind to the trainer, which checkpoints and stops."""
+
+
 class StopRequest:
     """Set by the signal handlers; the training loop checks :attr:`signal_number` after each step."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, immediate: bool = True) -> None:
         self.signal_number: int | None = None
+        self.immediate = immediate
+        self._deferring = False
 
     @property
     def requested(self) -> bool:
@@ -23,16 +38,31 @@ class StopRequest:
         return signal.Signals(self.signal_number).name if self.signal_number else "a signal"
 
     @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A region (one training step) that a signal does not interrupt; it is acted on afterwards."""
+        previous, self._deferring = self._deferring, True
+        try:
+            yield
+        finally:
+            self._deferring = previous
+
+    @contextlib.contextmanager
     def handlers(self) -> Iterator[None]:
-        """Install the handlers for the duration of training (main thread only), then restore the previous ones."""
+        """Install the handlers for the duration of a run (main thread only), then restore the previous ones."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum, frame):  # noqa: ARG001
-            if self.signal_number is not None and signum == signal.SIGINT:
-                raise KeyboardInterrupt  # a second Ctrl-C stops at once
+            if self.signal_number is not None:  # a second signal: stop at once
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                return
             self.signal_number = signum
+            if self.immediate and not self._deferring:
+                raise StopNow
 
         previous = {}
         for signum in (signal.SIGINT, signal.SIGTERM):

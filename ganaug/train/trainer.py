@@ -24,19 +24,20 @@ from tqdm.auto import tqdm
 
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
-from ganaug.errors import CheckpointError, ConfigError, TrainingInterrupted
+from ganaug.errors import DISK_FULL, CheckpointError, ConfigError, DiskFullError, TrainingInterrupted
 from ganaug.gan import to_unit_range, update_ema
 from ganaug.generator import TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
 from ganaug.runs import checkpoint as ckpt
 from ganaug.runs.folder import RunFolder
+from ganaug.runs.lock import RunLock
 from ganaug.seeds import Stream, derive_seed
 from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
 from ganaug.train.config import TrainConfig, default_batch_size, split_overrides
 from ganaug.train.monitor import Monitor
 from ganaug.train.resume import restore_state, resumed_config
-from ganaug.train.signals import StopRequest
+from ganaug.train.signals import StopNow, StopRequest
 from ganaug.train.state import TrainingState
 from ganaug.train.wrapping import Wrapping
 
@@ -98,6 +99,9 @@ class Trainer:
         self.fast_cuda = self.device.type == "cuda" and config.fast_path
         self.dist: distributed.DistContext | None = None
         self.stop = StopRequest()
+        self.lock: RunLock | None = None
+        self.training_from: int | None = None
+        """The step the loop started at; None during set-up."""
         self.last_checkpoint: Path | None = None
         self.state: TrainingState
 
@@ -119,17 +123,26 @@ class Trainer:
         self.dist = distributed.setup(self.device)
         if self.dist is not None and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
+        self.stop.immediate = self.dist is None
         try:
             rng_devices = [self.device.index or 0] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(self.fast_cuda):
+            with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(self.fast_cuda), self.stop.handlers():
                 torch.manual_seed(derive_seed(self.config.seed, Stream.TORCH_RNG, self.rank))
-                self._set_up()
-                with self.stop.handlers():
+                try:
+                    self._set_up()
                     try:
                         return self._train()
                     finally:
                         self.monitor.close()
+                except StopNow:
+                    self._stop(during="set-up" if self.training_from is None else None)
+                except OSError as exc:
+                    if exc.errno not in DISK_FULL:
+                        raise
+                    self._disk_full(exc)
         finally:
+            if self.lock is not None:
+                self.lock.release()
             distributed.teardown(self.dist)
 
     def _set_up(self) -> None:
@@ -168,12 +181,14 @@ class Trainer:
         self.tick = (time.perf_counter(), state.step)
         with self.wrapping.plain():
             state.take_snapshot()
+        self.training_from = state.step
         while state.step < cfg.steps:
-            with self.wrapping.plain():
-                state.gan.on_step(state.step, cfg.steps)
-            log_now = (state.step + 1) % cfg.log_every == 0 or state.step + 1 == cfg.steps
-            losses = self._step(images, labels, measure=log_now)
-            state.step += 1
+            with self.stop.deferred():
+                with self.wrapping.plain():
+                    state.gan.on_step(state.step, cfg.steps)
+                log_now = (state.step + 1) % cfg.log_every == 0 or state.step + 1 == cfg.steps
+                losses = self._step(images, labels, measure=log_now)
+                state.step += 1
             bad |= ~(torch.isfinite(losses["loss_d"]) & torch.isfinite(losses["loss_g"]))
             checkpoint_now = state.step % cfg.checkpoint_every == 0 and state.step < cfg.steps
             if state.step % check_every == 0 or log_now or checkpoint_now or state.step == cfg.steps:
@@ -297,6 +312,7 @@ class Trainer:
             return
         if self.is_main:
             self.run_folder.prepare()
+            self.lock = RunLock(self.run_folder.path).acquire()
         self.run_folder.refuse_overwrite(bool(ckpt.checkpoint_dirs(self.run_folder.path)), self.config.resume)
 
     def _check_disk(self) -> None:
@@ -345,12 +361,27 @@ class Trainer:
             keep=self.config.keep_checkpoints)
         return self.last_checkpoint
 
-    def _stop(self) -> None:
-        folder = self.save_checkpoint()
+    def _stop(self, during: str | None = None) -> None:
+        """Checkpoint (between steps) and raise TrainingInterrupted; ``during="set-up"``: nothing to save."""
+        if during is not None:
+            raise TrainingInterrupted(f"stopped by {self.stop.name} during {during}, before training began; "
+                                      "nothing was trained or saved", self.stop.signal_number or 0)
+        with self.stop.deferred():  # a second signal while writing must not leave the stop half done
+            folder = self.save_checkpoint()
         where = f"checkpoint written to {folder}; continue with resume=True (--resume)" if folder else (
             "nothing saved (no out= folder)")
         raise TrainingInterrupted(f"stopped by {self.stop.name} at step {self.state.step}; {where}",
                                   self.stop.signal_number or 0)
+
+    def _disk_full(self, exc: OSError) -> None:
+        """A write failed for lack of space: keep the last good checkpoint and say how to go on."""
+        last = (f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else
+                "no checkpoint was written yet")
+        step = getattr(getattr(self, "state", None), "step", 0)
+        raise DiskFullError(
+            f"the disk is full: writing {exc.filename or self.run_folder.path if self.run_folder else '?'} failed at "
+            f"step {step} ({exc.strerror or exc}); {last}. Free some space, then run again with resume=True "
+            "(--resume) to continue from it") from exc
 
 
 def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
