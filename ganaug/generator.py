@@ -25,7 +25,7 @@ from ganaug.gan import GAN, to_uint8, to_unit_range
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.runs import checkpoint as ckpt
 from ganaug.runs.metadata import check_generator_meta
-from ganaug.seeds import Stream, derive_seed
+from ganaug.seeds import Stream, check_seed, derive_seed
 
 if TYPE_CHECKING:
     from ganaug.data import ImageStore
@@ -126,6 +126,7 @@ class TrainedGenerator:
         Returns:
             uint8 tensor (N, C, H, W) on the CPU, and the labels when ``return_labels``.
         """
+        seed = check_seed(seed)
         if labels is not None and per_class is not None:
             raise ConfigError("pass labels= or per_class=, not both")
         if labels is None:
@@ -199,7 +200,8 @@ class TrainedGenerator:
         strength = float(strength)
         if not 0 <= strength <= 1:
             raise ConfigError(f"strength={strength}: must be in [0, 1]")
-        noise = gan.sample_noise(len(images), device="cpu", generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(check_seed(seed))
+        noise = gan.sample_noise(len(images), device="cpu", generator=generator)
 
         def inputs(start: int, end: int, device: torch.device) -> torch.Tensor:
             real, z = to_unit_range(images[start:end].to(device)), noise[start:end].to(device)
@@ -234,7 +236,8 @@ class TrainedGenerator:
         if task == "inpaint" and masks is None:
             raise ConfigError("restore: task='inpaint' needs masks= (1 where a pixel is missing) or masks='random' "
                               "(on the command line: --masks FILE or --masks random)")
-        noise = gan.sample_noise(len(images), device="cpu", generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(check_seed(seed))
+        noise = gan.sample_noise(len(images), device="cpu", generator=generator)
         if isinstance(masks, str):
             if masks != "random":
                 raise ConfigError(f"restore: masks={masks!r}; give a tensor or 'random'")

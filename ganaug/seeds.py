@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from ganaug.errors import ConfigError
+
 
 class Stream(enum.Enum):
     """The independent random streams derived from one user seed."""
@@ -59,3 +61,17 @@ def derive_seed(seed: int, stream: Stream = Stream.HASHED, *parts: int) -> int:
     if stream in _OFFSETS:
         return seed + _OFFSETS[stream]
     return zlib.crc32(np.asarray((seed, *parts), dtype=np.int64).tobytes()) & 0x7FFFFFFF
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` if it is an integer in 0..2**63-1 (what every stream can be derived from); else a ConfigError."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, (bool, np.bool_)):
+        raise ConfigError(f"{name}={seed!r} must be an integer in 0..2**63-1")
+    value = int(seed)
+    if not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{name}={seed!r} must be an integer in 0..2**63-1")
+    return value
+

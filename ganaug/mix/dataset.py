@@ -40,7 +40,7 @@ from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
 from ganaug.mix.policies import allocate_synthetic, check_ratio, resolve_policy
 from ganaug.mix.transforms import SeededTransform
-from ganaug.seeds import Stream, derive_seed
+from ganaug.seeds import Stream, check_seed, derive_seed
 
 
 class SyntheticMix(Dataset):
@@ -286,8 +286,7 @@ def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, re
     def is_int(value: Any) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
-    if not is_int(seed) or not 0 <= seed < 2**63:
-        raise ConfigError(f"seed={seed!r} must be an integer in 0..2**63-1")
+    check_seed(seed)
     if bank_size is not None and (not is_int(bank_size) or bank_size < 1):
         raise ConfigError(f"bank_size={bank_size!r} must be an integer >= 1, or None (one image per synthetic item)")
     if not (refresh in ("epoch", "never") or (is_int(refresh) and refresh >= 1)):
