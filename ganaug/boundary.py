@@ -58,6 +58,11 @@ def describe(exc: BaseException, *, traceback_dir: Path | None = None) -> Failur
         return Failure(_describe_os_error(exc), 1)
     saved = save_traceback(exc, traceback_dir)
     where = f"the full traceback is in {saved}" if saved else "the traceback could not be saved"
+    rank = int(os.environ.get("RANK", "0") or 0)
+    if rank > 0:  # under torchrun, a rank's unexpected error is most often another rank's failure seen from here
+        return Failure(f"rank {rank}: {type(exc).__name__}: {_first_line(exc)}. This usually follows another "
+                       f"process's failure, reported above or below; if none is, it is a bug: {where}; {REPORT_HINT}",
+                       1)
     return Failure(f"internal error, a bug in ganaug: {type(exc).__name__}: {_first_line(exc)}. {where}; "
                    f"{REPORT_HINT}. Rerun with --debug to see it here.", BUG_EXIT, bug=True)
 

@@ -172,3 +172,16 @@ def test_sigterm_while_scoring_writes_a_checkpoint_and_resumes(tiny_store, tmp_p
     steps = [json.loads(line).get("step") for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert max(s for s in steps if s is not None) == 6
 
+
+
+def test_a_multi_process_run_on_a_locked_folder_is_refused_in_one_line_per_process(npz, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    with RunLock(out):
+        result = subprocess.run([sys.executable, "-m", "ganaug", "train", str(npz), "--out", str(out), "--model",
+                                 "test_cdcgan", "--steps", "2", "--batch-size", "8", "--device", "cpu", "--nproc", "2"],
+                                env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert f"{out} is in use by another ganaug process (PID {os.getpid()}" in result.stderr
+    assert "Error: training stopped because rank 0 (exit status 1)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -84,9 +84,13 @@ def barrier(context: DistContext | None) -> None:
 
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:
-    """Run ``python -m ganaug <argv>`` under torchrun with ``nproc`` processes on this machine."""
+    """Run ``python -m ganaug <argv>`` under torchrun with ``nproc`` processes on this machine.
+
+    The launcher runs :func:`ganaug.train.launcher.run_launcher` in its own process: each rank prints its own one-line error,
+    and the launcher adds one line naming the ranks that failed, instead of torchrun's traceback.
+    """
     import subprocess
 
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+    command = [sys.executable, "-m", "ganaug.train.launcher", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "ganaug", *argv]
     return subprocess.call(command)
