@@ -37,6 +37,8 @@ class PluginCommandsGroup(click.Group):
     _plugins_added = False
 
     def invoke(self, ctx: click.Context) -> Any:
+        shown = warnings.formatwarning
+        warnings.formatwarning = _format_warning
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
@@ -48,6 +50,8 @@ class PluginCommandsGroup(click.Group):
             prefix = "" if isinstance(exc, TrainingInterrupted) else "Error: "
             click.echo(prefix + failure.message, err=True)
             ctx.exit(failure.exit_code)
+        finally:
+            warnings.formatwarning = shown
 
     def _add_plugin_commands(self) -> None:
         if not self._plugins_added:
@@ -75,7 +79,6 @@ class PluginCommandsGroup(click.Group):
 def main(ctx: click.Context, debug: bool) -> None:
     """Train conditional GANs on your labelled images and sample them per class."""
     ctx.meta["ganaug.debug"] = debug
-    warnings.formatwarning = _format_warning
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ARG001
