@@ -16,6 +16,7 @@ Environment:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import fnmatch
 import functools
 import importlib
@@ -83,16 +84,17 @@ class GeneratorEntry:
 
 
     def check_size(self, config: GANConfig, num_classes: int, image_shape: tuple[int, int, int]) -> None:
-        """Refuse options that make a GAN too large for the memory, before allocating it.
+        """Before allocating anything: refuse options that make the GAN too large for the memory, and a
+        generator whose output is not a (B, C, H, W) batch of ``image_shape`` images.
 
-        The GAN is first built on PyTorch's ``meta`` device (shapes only, no memory); a family that
-        cannot be built there is not checked.
+        The GAN is built and run on PyTorch's ``meta`` device (shapes only, no memory or compute); a
+        family that cannot be built or run there is not checked.
         """
         try:
             with torch.device("meta"):
                 probe = self.gan_class(config, num_classes, image_shape)
             needed = sum(t.numel() * t.element_size() for t in [*probe.parameters(), *probe.buffers()])
-        except Exception:  # noqa: BLE001 - the real build below reports the family's own errors
+        except Exception:  # noqa: BLE001 - the real build reports the family's own errors
             return
         available = available_memory()
         if available is not None and 4 * needed > 0.8 * available:  # weights, gradients and two Adam moments
@@ -100,6 +102,19 @@ class GeneratorEntry:
                 f"generator {self.name!r} with {config_summary(config)} and {num_classes} classes of {image_shape} "
                 f"images has {needed // 4:,} parameters: training needs about {format_bytes(4 * needed)}, but only "
                 f"{format_bytes(available)} is available; use smaller options (z_dim, width...) or images")
+        try:
+            with torch.no_grad():
+                real = torch.zeros(2, *image_shape, device="meta")
+                z = probe.sample_noise(2, device="meta")
+                shape = tuple(probe.generator(probe.generator_inputs(real, z),
+                                              torch.zeros(2, dtype=torch.long, device="meta")).shape)
+        except Exception:  # noqa: BLE001 - an op without a meta kernel: the contract tests check the shape
+            return
+        if shape != (2, *image_shape):
+            raise PluginError(
+                f"generator {self.name!r} (plugin {self.owner!r}) returns a batch of shape {shape} for 2 images of "
+                f"{image_shape}; its generator must return (B, C, H, W) = {(2, *image_shape)}. Fix the family (see "
+                f"docs/writing-a-plugin.md), or disable the plugin with GANAUG_DISABLE_PLUGINS={self.owner}")
 
 
 def config_summary(config: Any) -> str:
@@ -285,6 +300,40 @@ def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     return sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
 
 
+def _add_plugin(registry: Registry, name: str, load: Callable[[], object], dist: str, version: str) -> None:
+    """Load and register one plugin; one that fails to import or to validate is skipped and reported."""
+    pm = registry.plugin_manager
+    try:
+        plugin = load()
+        pm.register(plugin, name=name)
+    except Exception as exc:  # a broken plugin must not take ganaug down
+        _report(registry.failures, PluginFailure(name, dist, version, f"{type(exc).__name__}: {exc}"), exc)
+        return
+    problem = _unknown_hooks(pm, plugin)
+    if problem:
+        pm.unregister(plugin, name=name)
+        _report(registry.failures, PluginFailure(name, dist, version, problem),
+                pluggy.PluginValidationError(plugin, problem))
+        return
+    registry.plugins[name] = PluginInfo(name, dist, version, _hooks_of(pm, plugin))
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> str:
+    """What pluggy's ``check_pending`` would refuse in ``plugin``: hook implementations no ganaug hook matches."""
+    known = sorted(caller.name for caller in pm.hook.__dict__.values()
+                   if isinstance(caller, pluggy.HookCaller) and caller.has_spec())
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec() or all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
+            continue
+        close = difflib.get_close_matches(caller.name, known, n=1, cutoff=0.6)
+        problems.append(f"{caller.name!r} is not a ganaug hook" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if not problems:
+        return ""
+    return (f"{'; '.join(problems)}. Rename the function marked @ganaug.hookimpl to one of: {', '.join(known)} "
+            "(see docs/plugins.md)")
+
+
 def build_registry(*, entry_points: bool = True, extra_plugins: tuple[tuple[str, object], ...] = ()) -> Registry:
     """A fresh registry: hookspecs, entry points one at a time, extras, built-ins, then the hooks.
 
@@ -302,16 +351,9 @@ def build_registry(*, entry_points: bool = True, extra_plugins: tuple[tuple[str,
                 continue
             dist = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
-            try:
-                plugin = ep.load()
-                pm.register(plugin, name=ep.name)
-            except Exception as exc:  # a broken plugin must not take ganaug down
-                _report(registry.failures, PluginFailure(ep.name, dist, version, f"{type(exc).__name__}: {exc}"), exc)
-                continue
-            registry.plugins[ep.name] = PluginInfo(ep.name, dist, version, _hooks_of(pm, plugin))
+            _add_plugin(registry, ep.name, ep.load, dist, version)
     for name, plugin in extra_plugins:
-        pm.register(plugin, name=name)
-        registry.plugins[name] = PluginInfo(name, "?", "?", _hooks_of(pm, plugin))
+        _add_plugin(registry, name, lambda plugin=plugin: plugin, "?", "?")
     for module_name in DEFAULT_PLUGINS:
         plugin = importlib.import_module(module_name)
         pm.register(plugin, name=module_name)

@@ -1,0 +1,64 @@
+"""A broken plugin is disabled with a message that names it and the fix; everything else keeps working."""
+
+from __future__ import annotations
+
+import pluggy
+import pytest
+import torch
+
+import ganaug
+from ganaug.errors import PluginError
+from ganaug.plugins.builtin.cdcgan import CDCGAN
+from ganaug.plugins.registry import build_registry
+
+
+class TypoHook:
+    @ganaug.hookimpl
+    def register_generator(self, register):  # the hook is register_generators
+        register("never", CDCGAN)
+
+
+def test_a_misspelled_hook_disables_only_its_plugin(monkeypatch):
+    monkeypatch.setenv("GANAUG_STRICT_PLUGINS", "0")
+    with pytest.warns(UserWarning, match=r"plugin 'typo' .* skipped: 'register_generator' is not a ganaug hook "
+                                         r"\(did you mean 'register_generators'\?\).*GANAUG_DISABLE_PLUGINS=typo"):
+        registry = build_registry(entry_points=False, extra_plugins=(("typo", TypoHook()),))
+    assert "typo" not in registry.plugins and registry.failures[0].name == "typo"
+    assert {"cdcgan", "img2img"} <= set(registry.generators)
+    registry.generator("test_cdcgan").build(num_classes=2, image_shape=(1, 8, 8))  # the rest works
+
+
+def test_a_misspelled_hook_raises_in_strict_mode():
+    with pytest.raises(pluggy.PluginValidationError, match="not a ganaug hook"):
+        build_registry(entry_points=False, extra_plugins=(("typo", TypoHook()),))
+
+
+class FlatImages(CDCGAN):
+    """A family whose generator returns (B, C*H*W) instead of (B, C, H, W)."""
+
+    def __init__(self, config, num_classes, image_shape):
+        super().__init__(config, num_classes, image_shape)
+        self.generator = _Flatten(self.generator)
+
+
+class _Flatten(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z, labels):
+        return self.inner(z, labels).flatten(1)
+
+
+class FlatPlugin:
+    @ganaug.hookimpl
+    def register_generators(self, register):
+        register("flat", FlatImages, defaults={"g_channels": 8, "d_channels": 8, "z_dim": 8})
+
+
+def test_a_generator_with_the_wrong_output_shape_is_refused_before_training(tiny_store, tmp_path):
+    registry = build_registry(entry_points=False, extra_plugins=(("flat-plugin", FlatPlugin()),))
+    with pytest.raises(PluginError, match=r"generator 'flat' \(plugin 'flat-plugin'\) returns a batch of shape "
+                                          r"\(2, 64\) for 2 images of \(1, 8, 8\).*\(2, 1, 8, 8\)"):
+        ganaug.fit(tiny_store, "flat", steps=2, out=tmp_path, registry=registry, progress=False, batch_size=8)
+    assert not (tmp_path / "checkpoints").exists()
