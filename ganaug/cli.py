@@ -195,7 +195,8 @@ def restore_command(run: Path, input_data: str, task: str, masks: str | None, ou
 
 
 def write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
-    """Write uint8 images as an .npz (x, y, classes) or as PNG files in ImageFolder layout."""
+    """Write uint8 images as an .npz (x as uint8 (N, C, H, W) like ``sample()``, y, classes) or as PNG files in
+    ImageFolder layout."""
     try:
         return _write_samples(images, labels, classes, out_path)
     except OSError as exc:
@@ -203,13 +204,13 @@ def write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
 
 
 def _write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
+    if out_path.suffix.lower() == ".npz":  # x as sample() returns it: uint8 (N, C, H, W)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out_path, x=images.numpy(), y=labels.numpy(), classes=np.array(classes))
+        return out_path
     array = images.permute(0, 2, 3, 1).numpy()
     if array.shape[-1] == 1:
         array = array[..., 0]
-    if out_path.suffix.lower() == ".npz":
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out_path, x=array, y=labels.numpy(), classes=np.array(classes))
-        return out_path
     from PIL import Image
 
     counters: dict[int, int] = {}

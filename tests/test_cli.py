@@ -44,7 +44,7 @@ def test_train_then_sample_folder_and_npz(runner, image_folder, tmp_path):
     result = runner.invoke(main, ["sample", str(out), "--per-class", "2", "--out", str(tmp_path / "s.npz")])
     assert result.exit_code == 0, result.output
     with np.load(tmp_path / "s.npz") as archive:
-        assert archive["x"].shape == (4, 8, 8) and archive["y"].tolist() == [0, 0, 1, 1]
+        assert archive["x"].shape == (4, 1, 8, 8) and archive["y"].tolist() == [0, 0, 1, 1]
         assert archive["classes"].tolist() == ["cat", "dog"]
 
     assert _newest_step(out) == 3

@@ -41,7 +41,7 @@ def test_cli_inpaints_only_the_masked_pixels(run, data, damaged, tmp_path):
                                        "--out", str(tmp_path / "restored.npz")])
     assert result.exit_code == 0, result.output
     with np.load(tmp_path / "restored.npz") as restored:
-        x, y = restored["x"], restored["y"]
+        x, y = restored["x"][:, 0], restored["y"]
     assert x.shape == (6, 8, 8) and y.tolist() == data.labels[:6].tolist()
     outside = masks == 0
     assert np.array_equal(x[outside], data.images[:6, 0].numpy()[outside])
