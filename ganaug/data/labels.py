@@ -1,9 +1,10 @@
-"""The labels of a torch Dataset without loading its images, from the attributes datasets usually have."""
+"""The labels of a torch Dataset: from the attributes datasets usually have, else by reading every item once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
@@ -11,7 +12,8 @@ from ganaug.errors import DataError
 
 
 def read_labels(dataset: Dataset) -> list[int]:
-    """The dataset's labels without loading its images, from the usual attributes."""
+    """The dataset's labels: without loading its images when it has ``.targets``, ``.labels`` or ``.y`` (or is a
+    ``TensorDataset`` or ``Subset`` of one), else by iterating once (:func:`labels_by_iterating`)."""
     for attribute in ("targets", "labels", "y"):
         values = getattr(dataset, attribute, None)
         if values is not None and not callable(values):
@@ -21,10 +23,45 @@ def read_labels(dataset: Dataset) -> list[int]:
     if isinstance(dataset, torch.utils.data.Subset):
         parent = read_labels(dataset.dataset)
         return [parent[i] for i in dataset.indices]
-    raise DataError(
-        f"cannot read the labels of {type(dataset).__name__} cheaply (no .targets, .labels or .y attribute); "
-        "pass labels=[...] with one integer label per item"
-    )
+    return labels_by_iterating(dataset)
+
+
+PROGRESS_FROM = 2000
+"""Datasets at least this long show a progress bar while their labels are read by iterating."""
+
+
+def labels_by_iterating(dataset: Dataset) -> list[int]:
+    """The labels of a Dataset with no cheap source, read by loading every item once (images included).
+
+    A progress bar shows on large sets; passing ``labels=[...]`` (or giving the dataset a ``.targets``
+    attribute) skips this pass.
+    """
+    from tqdm.auto import tqdm
+
+    from ganaug.errors import user_code_error
+
+    try:
+        n = len(dataset)  # type: ignore[arg-type]
+    except TypeError:
+        raise DataError(f"{type(dataset).__name__} has no len(); pass a map-style Dataset") from None
+    labels = []
+    for index in tqdm(range(n), desc=f"reading the labels of {type(dataset).__name__} (pass labels= to skip)",
+                      disable=n < PROGRESS_FROM, unit="item"):
+        try:
+            item = dataset[index]
+        except Exception as exc:
+            raise user_code_error(f"{type(dataset).__name__}[{index}] (item {index} of the dataset)", exc,
+                                  "fix the Dataset") from exc
+        if not isinstance(item, (tuple, list)) or len(item) < 2:
+            raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair; pass labels=")
+        label = item[1]
+        if isinstance(label, torch.Tensor) and label.numel() == 1:
+            label = label.item()
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+            raise DataError(f"label of item {index} of {type(dataset).__name__} is {label!r}, not an integer; "
+                            "labels must be ints 0..K-1 (or pass labels=)")
+        labels.append(int(label))
+    return labels
 
 
 def class_balanced_sampler(labels: Sequence[int] | torch.Tensor, num_samples: int | None = None, *,

@@ -233,8 +233,16 @@ def test_bad_inputs(store, generator):
         def __getitem__(self, i):
             return store.images[i], int(store.labels[i])
 
-    with pytest.raises(DataError, match="pass labels="):
-        SyntheticMix(NoLabels(), generator, fidelity=None)
+    class ImagesOnly(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return store.images[i]
+
+    with pytest.raises(DataError, match=r"item 0 of ImagesOnly is not an \(image, label\) pair; pass labels="):
+        SyntheticMix(ImagesOnly(), generator, fidelity=None)
+    assert SyntheticMix(NoLabels(), generator, fidelity=None).real_labels == store.labels[:4].tolist()
     assert len(SyntheticMix(NoLabels(), generator, fidelity=None, labels=[0, 0, 0, 0], ratio=0.5)) == 8
 
 
@@ -277,3 +285,28 @@ def test_user_training_loop_on_a_mix(store, generator):
         optimizer.step()
         losses.append(loss.item())
     assert len(losses) == -(-len(train_set) // 16) and all(np.isfinite(losses))
+
+
+def test_a_plain_dataset_without_targets_has_its_labels_read_by_iterating_once(tiny_generator):
+    from PIL import Image
+
+    class PlainPIL(torch.utils.data.Dataset):  # what most users have: (PIL image, int), no .targets
+        def __init__(self):
+            self.reads = 0
+
+        def __len__(self):
+            return 12
+
+        def __getitem__(self, index):
+            self.reads += 1
+            return Image.fromarray(np.full((8, 8), index * 10, dtype=np.uint8)), index % 3
+
+    plain = PlainPIL()
+    mix = SyntheticMix(plain, tiny_generator, ratio=0.5, fidelity=None)
+    assert mix.real_labels == [i % 3 for i in range(12)]
+    assert plain.reads >= 12
+    image, label = mix[len(mix) - 1]
+    assert isinstance(image, Image.Image) and isinstance(label, int)
+    given = PlainPIL()
+    SyntheticMix(given, tiny_generator, ratio=0.5, fidelity=None, labels=[i % 3 for i in range(12)])
+    assert given.reads < 12, "labels= skips the pass"
