@@ -73,8 +73,12 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         **overrides: fields of :class:`GainConfig`.
     """
     config = from_options(GainConfig, overrides, what="evaluate_gain")
-    if (generator is None) == (not config.train_gan):
-        raise ConfigError("pass a trained generator=, or train_gan=True (--train-gan) to train one per seed, not both")
+    if generator is None and not config.train_gan:
+        raise ConfigError("no generator to measure: pass a trained generator= (--generator RUN), or train_gan=True "
+                          "(--train-gan) to train one per seed")
+    if generator is not None and config.train_gan:
+        raise ConfigError("pass a trained generator= (--generator), or train_gan=True (--train-gan) to train one per "
+                          "seed, not both")
     registry = registry or default_registry()
     train_store, test_store = _stores(train, test, config, registry)
     if generator is not None and (generator.num_classes != train_store.num_classes
