@@ -269,7 +269,8 @@ def gain(train_data: str, test_data: str | None, generator_path: Path | None, ou
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def plugins(as_json: bool) -> None:
-    """List plugins: distribution, version, hooks, what each registered, and any that failed."""
+    """List plugins: distribution, version, hooks, what each registered (generators with their description and
+    aliases), and any that failed or were disabled."""
     import dataclasses
     import json
 
@@ -278,17 +279,29 @@ def plugins(as_json: bool) -> None:
     registry = default_registry()
     main._add_plugin_commands()  # so the listing shows the commands plugins add
     loaded = [dataclasses.asdict(info) for info in registry.plugins.values()]
+    generators = {name: {"owner": entry.owner, "description": entry.description, "aliases": list(entry.aliases)}
+                  for name, entry in sorted(registry.generators.items())}
     failed = [dataclasses.asdict(failure) for failure in registry.failures]
+    disabled = [dataclasses.asdict(info) for info in registry.disabled]
     if as_json:
-        click.echo(json.dumps({"plugins": loaded, "failed": failed}, indent=2))
+        click.echo(json.dumps({"plugins": loaded, "generators": generators, "failed": failed, "disabled": disabled},
+                              indent=2))
         return
     for info in loaded:
-        registered = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(info["registered"].items()))
+        registered = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(info["registered"].items())
+                               if kind != "generators")
         click.echo(f"{info['name']}  ({info['distribution']} {info['version']})")
         click.echo(f"    hooks: {', '.join(info['hooks']) or '-'}")
-        click.echo(f"    registered: {registered or '-'}")
+        for name in info["registered"].get("generators", []):
+            entry = generators[name]
+            aliases = f" (aliases: {', '.join(entry['aliases'])})" if entry["aliases"] else ""
+            click.echo(f"    generator {name}{aliases}: {entry['description'] or '-'}")
+        if registered:
+            click.echo(f"    registered: {registered}")
     for failure in failed:
         click.echo(f"FAILED {failure['name']}  ({failure['distribution']} {failure['version']}): {failure['error']}")
+    for info in disabled:
+        click.echo(f"DISABLED {info['name']}  ({info['distribution']} {info['version']}): {info['error']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

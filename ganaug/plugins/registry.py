@@ -166,6 +166,8 @@ class Registry:
     datasets: dict[str, FactoryEntry] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    disabled: list[PluginFailure] = field(default_factory=list)
+    """Installed plugins left out on purpose (GANAUG_DISABLE_PLUGINS, or not in GANAUG_LOAD_PLUGINS), with why."""
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -347,10 +349,14 @@ def build_registry(*, entry_points: bool = True, extra_plugins: tuple[tuple[str,
     if entry_points:
         selected, disabled = _env_list("GANAUG_LOAD_PLUGINS"), set(_env_list("GANAUG_DISABLE_PLUGINS") or [])
         for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
-            if (selected is not None and ep.name not in selected) or ep.name in disabled or pm.has_plugin(ep.name):
+            if pm.has_plugin(ep.name):
                 continue
             dist = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
+            if ep.name in disabled or (selected is not None and ep.name not in selected):
+                why = "in GANAUG_DISABLE_PLUGINS" if ep.name in disabled else "not in GANAUG_LOAD_PLUGINS"
+                registry.disabled.append(PluginFailure(ep.name, dist, version, why))
+                continue
             _add_plugin(registry, ep.name, ep.load, dist, version)
     for name, plugin in extra_plugins:
         _add_plugin(registry, name, lambda plugin=plugin: plugin, "?", "?")

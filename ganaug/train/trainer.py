@@ -69,6 +69,7 @@ def fit(data: DataSource, model: str = "cdcgan", *, steps: int = 2000, batch_siz
                          out=None if out is None else str(out), resume=resume, **train_overrides)
     registry = registry or default_registry()
     entry = registry.generator(config.model)
+    config = dataclasses.replace(config, model=entry.name)  # an alias is stored as the family's canonical name
     entry.make_config(**model_overrides)  # refuse bad family options before loading any data
     store = data if isinstance(data, ImageStore) else load_data(
         data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad, registry=registry)

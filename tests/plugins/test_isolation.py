@@ -62,3 +62,43 @@ def test_a_generator_with_the_wrong_output_shape_is_refused_before_training(tiny
                                           r"\(2, 64\) for 2 images of \(1, 8, 8\).*\(2, 1, 8, 8\)"):
         ganaug.fit(tiny_store, "flat", steps=2, out=tmp_path, registry=registry, progress=False, batch_size=8)
     assert not (tmp_path / "checkpoints").exists()
+
+
+class AliasPlugin:
+    @ganaug.hookimpl
+    def register_generators(self, register):
+        register("tiny", CDCGAN, aliases=("tiny-alias",), description="a tiny cdcgan",
+                 defaults={"g_channels": 8, "d_channels": 8, "z_dim": 8})
+
+
+def test_a_run_trained_under_an_alias_stores_the_canonical_name(tiny_store, tmp_path):
+    import json
+
+    registry = build_registry(entry_points=False, extra_plugins=(("alias-plugin", AliasPlugin()),))
+    generator = ganaug.fit(tiny_store, "tiny-alias", steps=2, out=tmp_path, registry=registry, progress=False,
+                           batch_size=8)
+    assert generator.model == "tiny"
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["model"] == "tiny"
+    assert json.loads((tmp_path / "generator" / "generator.json").read_text())["model"] == "tiny"
+
+
+def test_ganaug_plugins_shows_descriptions_aliases_and_disabled_plugins():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GANAUG_DISABLE_PLUGINS": "mlp_gan"}
+    text = subprocess.run([sys.executable, "-m", "ganaug", "plugins"], capture_output=True, text=True, env=env,
+                          timeout=120).stdout
+    assert "generator cdcgan: data-efficient conditional GAN" in text
+    listing = json.loads(subprocess.run([sys.executable, "-m", "ganaug", "plugins", "--json"], capture_output=True,
+                                        text=True, env=env, timeout=120).stdout)
+    assert listing["generators"]["cdcgan"]["description"].startswith("data-efficient")
+    installed = {info["name"] for info in listing["plugins"]} | {info["name"] for info in listing["disabled"]}
+    if "mlp_gan" not in installed:
+        pytest.skip("the ganaug-mlp-gan example plugin is not installed (make test installs it)")
+    assert "DISABLED mlp_gan" in text and "in GANAUG_DISABLE_PLUGINS" in text
+    assert any(info["name"] == "mlp_gan" for info in listing["disabled"])
+    if "wgan-gp" in listing["generators"]:
+        assert "generator wgan-gp (aliases: wgangp)" in text
