@@ -93,6 +93,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
             raw = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc}); fix the file (see --help for the option names)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); save it as UTF-8 "
+                          "TOML") from None
     options = {k: v for k, v in raw.items() if k != "model" or not isinstance(v, dict)}
     model_table = raw.get("model")
     if isinstance(model_table, dict):
@@ -126,10 +129,13 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
     options = read_config_file(config_file) if config_file else {}
     options.update(given(TrainConfig, flags))
     options.setdefault("model", TrainConfig.model)
-    options.setdefault("out", str(Path("runs") / options["model"]))
+    options.setdefault("out", str(Path("runs") / str(options["model"])))
     if "data" in options:
         raise ConfigError(f"{config_file}: data = {options['data']!r} is not an option; the data is the DATA "
                           f"argument ({data!r}). Remove the key from the file")
+    if "registry" in options:
+        raise ConfigError(f"{config_file}: registry is not an option (generator families come from installed "
+                          "plugins, see `ganaug plugins`). Remove the key from the file")
     started = time.perf_counter()
     generator = fit(data, **options)
     if int(os.environ.get("RANK", "0")) != 0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -56,7 +57,30 @@ def validate(config: Any) -> None:
         coerced = _check_type(f"{field.name}={value!r}", value, hints.get(field.name, Any), owner)
         if coerced is not value:
             object.__setattr__(config, field.name, coerced)
-        _check_limits(field, coerced, owner)
+        _check_limits(field.name, _limits_of(type(config), field), coerced, owner)
+
+
+def _limits_of(cls: type, field: dataclasses.Field) -> Mapping[str, Any]:
+    """The field's limits: its own :func:`option` metadata; else, for a plain field that redeclares an
+    inherited one (``lr_g: float = 1e-4`` in a family's config), the base class's; plus the class's
+    ``limits`` table (``limits: ClassVar[dict] = {"width": {"minimum": 1}}``), the way plugins' plain
+    dataclass fields declare theirs."""
+    own = dict(field.metadata) if any(field.metadata.get(k) is not None for k in _LIMIT_KEYS) else {}
+    if not own:
+        for base in cls.__mro__[1:]:
+            inherited = getattr(base, "__dataclass_fields__", {}).get(field.name)
+            if inherited is not None and any(inherited.metadata.get(k) is not None for k in _LIMIT_KEYS):
+                own = dict(inherited.metadata)
+                break
+    for base in cls.__mro__:
+        table = vars(base).get("limits")
+        if isinstance(table, Mapping) and field.name in table:
+            own = {**own, **table[field.name]}
+            break
+    return own
+
+
+_LIMIT_KEYS = ("minimum", "maximum", "above", "below", "choices")
 
 
 def from_options(cls: type, options: Mapping[str, Any], *, what: str | None = None) -> Any:
@@ -128,7 +152,10 @@ def _check_type(where: str, value: Any, hint: Any, owner: str) -> Any:
             return value
     elif hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise ConfigError(f"{owner}: {where} is too large for a number") from None
     elif hint is str:
         if isinstance(value, str):
             return value
@@ -144,20 +171,21 @@ def _check_type(where: str, value: Any, hint: Any, owner: str) -> Any:
     raise ConfigError(f"{owner}: {where} must be {_describe(hint)}")
 
 
-def _check_limits(field: dataclasses.Field, value: Any, owner: str) -> None:
-    meta = field.metadata
+def _check_limits(name: str, meta: Mapping[str, Any], value: Any, owner: str) -> None:
     if value is None:
         return
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        raise ConfigError(f"{owner}: {field.name}={value!r} is not one of {', '.join(map(repr, choices))}")
+        raise ConfigError(f"{owner}: {name}={value!r} is not one of {', '.join(map(repr, choices))}")
     numbers = value if isinstance(value, tuple) else (value,)
     for number in numbers:
         if not isinstance(number, (int, float)) or isinstance(number, bool):
             continue
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ConfigError(f"{owner}: {name}={value!r} must be a finite number")
         low, high, above, below = (meta.get(k) for k in ("minimum", "maximum", "above", "below"))
         if (low is not None and number < low) or (high is not None and number > high) or (
                 above is not None and number <= above) or (below is not None and number >= below):
             bounds = [f">= {low:g}" if low is not None else "", f"> {above:g}" if above is not None else "",
                       f"<= {high:g}" if high is not None else "", f"< {below:g}" if below is not None else ""]
-            raise ConfigError(f"{owner}: {field.name}={value!r} must be {' and '.join(b for b in bounds if b)}")
+            raise ConfigError(f"{owner}: {name}={value!r} must be {' and '.join(b for b in bounds if b)}")

@@ -94,7 +94,10 @@ def user_code_error(what: str, exc: BaseException, fix: str = "fix it there") ->
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" at {exc.filename}:{exc.lineno}"
+    else:
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     error = UserCodeError(f"{what} raised {type(exc).__name__}{': ' + text if text else ''}{where}; {fix}")
     error.__cause__ = exc

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -95,7 +96,11 @@ class TrainedGenerator:
     def class_indices(self, labels: Sequence[int | str] | torch.Tensor) -> torch.Tensor:
         """Class indices (int64) of labels given as indices or class names; unknown ones raise ConfigError."""
         if isinstance(labels, torch.Tensor):
+            if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+                raise ConfigError(f"labels is a {labels.dtype} tensor; pass class indices (integers) or names")
             values = labels.flatten().tolist()
+        elif isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+            raise ConfigError(f"labels={labels!r}: pass a list of class indices or names, one per image")
         else:
             values = list(labels)
         out = []
@@ -104,6 +109,8 @@ class TrainedGenerator:
                 if value not in self.classes:
                     raise ConfigError(f"unknown class {value!r}; classes are {self.classes}")
                 value = self.classes.index(value)
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise ConfigError(f"label {value!r} is not a class index (an integer) or a class name")
             if not 0 <= int(value) < self.num_classes:
                 raise ConfigError(f"label {value} outside 0..{self.num_classes - 1}")
             out.append(int(value))
@@ -127,6 +134,7 @@ class TrainedGenerator:
             uint8 tensor (N, C, H, W) on the CPU, and the labels when ``return_labels``.
         """
         seed = check_seed(seed)
+        _check_batch_size(batch_size)
         if labels is not None and per_class is not None:
             raise ConfigError("pass labels= or per_class=, not both")
         if labels is None:
@@ -347,6 +355,11 @@ def load(path: str | Path, *, device: str | torch.device = "cpu", registry: Regi
                     checkpoint.folder, registry)
     _load_state(gan, checkpoint.gan_state(), checkpoint.folder)
     return TrainedGenerator(gan, checkpoint.model, checkpoint.classes).to(device)
+
+
+def _check_batch_size(batch_size: object) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size!r} must be an integer >= 1")
 
 
 def build_gan(model: str, model_config: dict[str, Any], num_classes: int, image_shape: Sequence[int],

@@ -39,6 +39,11 @@ from ganaug.gan import GAN, GANConfig
 class ImageGANConfig(GANConfig):
     """Options every image-to-image family has."""
 
+    limits: ClassVar[dict] = {"mask_area_min": {"above": 0, "maximum": 1}, "mask_area_max": {"above": 0, "maximum": 1},
+                              "noise_min": {"minimum": 0}, "noise_max": {"minimum": 0},
+                              "enhance_factor": {"minimum": 1, "maximum": 64},
+                              "variation_strength": {"minimum": 0, "maximum": 1}}
+
     z_dim: int = 8
     """Length of the latent vector given to G beside the corrupted image (variety of the fill)."""
     tasks: str = "inpaint,denoise,enhance"

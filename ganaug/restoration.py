@@ -71,14 +71,25 @@ def _read_masks(masks: MaskArg, store: ImageStore) -> torch.Tensor | str | None:
     path = Path(masks)
     if not path.exists():
         raise DataError(f"mask file {path} does not exist")
-    if path.suffix.lower() == ".npy":
-        return torch.from_numpy(np.load(path, allow_pickle=False))
-    if path.suffix.lower() == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            if not archive.files:
-                raise DataError(f"the mask file {path} holds no array")
-            return torch.from_numpy(archive["masks" if "masks" in archive.files else archive.files[0]])
+    if path.suffix.lower() in (".npy", ".npz"):
+        try:
+            if path.suffix.lower() == ".npy":
+                return torch.from_numpy(np.load(path, allow_pickle=False))
+            with np.load(path, allow_pickle=False) as archive:
+                if not archive.files:
+                    raise DataError(f"the mask file {path} holds no array")
+                return torch.from_numpy(archive["masks" if "masks" in archive.files else archive.files[0]])
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged file, a pickle (never loaded), an object array
+            raise DataError(f"--masks {path}: not a readable array of masks ({_first_line(exc)}); save them with "
+                            "numpy.save / numpy.savez as numbers (1 where a pixel is missing)") from None
     return _mask_image(path, store)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _mask_image(path: Path, store: ImageStore) -> torch.Tensor:

@@ -60,10 +60,26 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def check_replaceable(target: Path, weights_name: str = WEIGHTS_FILE, meta_name: str = META_FILE) -> None:
+    """Refuse a target that exists and is not a folder of ours: the user's files are never replaced."""
+    target = Path(target)
+    if not target.exists() and not target.is_symlink():
+        return
+    if not target.is_dir() or target.is_symlink():
+        raise CheckpointError(f"{target} exists and is not a folder ganaug wrote; refusing to replace it. Choose "
+                              "another path or move it away")
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in (weights_name, meta_name))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise CheckpointError(f"{target} holds files ganaug did not write ({shown}); refusing to replace it. Choose "
+                              "another path or move them away")
+
+
 def write_folder_atomically(target: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                             weights_name: str = WEIGHTS_FILE, meta_name: str = META_FILE) -> Path:
     """Write ``tensors`` and ``meta`` into ``target`` so that it appears complete or not at all."""
     target = Path(target)
+    check_replaceable(target, weights_name, meta_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".tmp-{target.name}-{os.getpid()}"
     if tmp.exists():

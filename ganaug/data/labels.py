@@ -30,6 +30,19 @@ PROGRESS_FROM = 2000
 """Datasets at least this long show a progress bar while their labels are read by iterating."""
 
 
+def item_of(dataset: Dataset, index: int, what: str = "the dataset") -> object:
+    """``dataset[index]``, with an exception of the user's Dataset turned into a message naming the item."""
+    from ganaug.errors import GanaugError, user_code_error
+
+    try:
+        return dataset[index]
+    except GanaugError:
+        raise
+    except Exception as exc:
+        raise user_code_error(f"{type(dataset).__name__}[{index}] (item {index} of {what})", exc,
+                              "fix the Dataset or leave that item out") from exc
+
+
 def labels_by_iterating(dataset: Dataset) -> list[int]:
     """The labels of a Dataset with no cheap source, read by loading every item once (images included).
 
@@ -38,8 +51,6 @@ def labels_by_iterating(dataset: Dataset) -> list[int]:
     """
     from tqdm.auto import tqdm
 
-    from ganaug.errors import user_code_error
-
     try:
         n = len(dataset)  # type: ignore[arg-type]
     except TypeError:
@@ -47,11 +58,7 @@ def labels_by_iterating(dataset: Dataset) -> list[int]:
     labels = []
     for index in tqdm(range(n), desc=f"reading the labels of {type(dataset).__name__} (pass labels= to skip)",
                       disable=n < PROGRESS_FROM, unit="item"):
-        try:
-            item = dataset[index]
-        except Exception as exc:
-            raise user_code_error(f"{type(dataset).__name__}[{index}] (item {index} of the dataset)", exc,
-                                  "fix the Dataset") from exc
+        item = item_of(dataset, index)
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair; pass labels=")
         label = item[1]

@@ -161,10 +161,15 @@ def _unify(images: list[torch.Tensor], size, channels, kind: str, names: list[st
 def _normalise_size(image_size: SizeArg) -> tuple[int, int] | None:
     if image_size is None:
         return None
+    if isinstance(image_size, bool) or isinstance(image_size, (str, bytes, float)):
+        raise DataError(f"image_size={image_size!r} must be a positive int or (H, W)")
     if isinstance(image_size, int):
         size = (image_size, image_size)
     else:
-        size = tuple(int(s) for s in image_size)  # type: ignore[assignment]
+        try:
+            size = tuple(int(s) for s in image_size)  # type: ignore[assignment]
+        except (TypeError, ValueError):
+            raise DataError(f"image_size={image_size!r} must be a positive int or (H, W)") from None
     if len(size) != 2 or min(size) < 1 or max(size) > 4096:
         raise DataError(f"image_size={image_size!r} must be a positive int or (H, W)")
     return size  # type: ignore[return-value]

@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from ganaug.data.folders import read_image_folder
+from ganaug.data.labels import item_of
 from ganaug.data.memory import check_memory
 from ganaug.data.pixels import (
     SizeArg,
@@ -157,6 +158,8 @@ def _call_factory(spec: str) -> torch.utils.data.Dataset:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise DataError(f"{spec!r}: cannot import module {module_name!r} ({exc}); is it on PYTHONPATH?") from exc
+    except Exception as exc:  # the module itself fails: a SyntaxError, an error raised at import
+        raise user_code_error(f"importing the module {module_name!r} of {spec!r}", exc, "fix that module") from exc
     factory = getattr(module, attr, None)
     if factory is None or not callable(factory):
         raise DataError(f"{spec!r}: module {module_name!r} has no function {attr!r}")
@@ -244,8 +247,16 @@ def _check_npz_memory(path: Path, size, channels) -> None:
 
 
 def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
-    x = np.asarray(x) if not isinstance(x, torch.Tensor) else x.numpy()
-    y = np.asarray(y) if not isinstance(y, torch.Tensor) else y.numpy()
+    try:
+        x = np.asarray(x) if not isinstance(x, torch.Tensor) else x.numpy()
+        y = np.asarray(y) if not isinstance(y, torch.Tensor) else y.numpy()
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{where}: cannot be read as arrays ({exc}); images must all have one shape (pass one "
+                        "numeric array, or resize them first)") from None
+    if x.ndim == 0 or y.ndim == 0:
+        raise DataError(f"{where}: x and y must be arrays (x of images, y of labels), got "
+                        f"{type(x.item()).__name__ if x.ndim == 0 else 'an array'} and "
+                        f"{type(y.item()).__name__ if y.ndim == 0 else 'an array'}")
     if x.dtype == object or y.dtype == object:
         raise DataError(f"{where}: object arrays are not supported; use numeric arrays")
     labels = _check_label_array(y, where)
@@ -314,13 +325,7 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageSto
     images: list[torch.Tensor] = []
     labels: list[int] = []
     for index in range(n):
-        try:
-            item = dataset[index]
-        except GanaugError:
-            raise
-        except Exception as exc:
-            raise user_code_error(f"{type(dataset).__name__}[{index}] (item {index} of the dataset)", exc,
-                                  "fix the Dataset or leave that item out") from exc
+        item = item_of(dataset, index)
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair")
         image, label = item[0], item[1]

@@ -34,7 +34,10 @@ class ImageStore:
         if len(self.labels) != len(self.images):
             raise DataError(f"ImageStore has {len(self.images)} images but {len(self.labels)} labels")
         if not self.classes:
-            self.classes = [str(k) for k in range(int(self.labels.max()) + 1)] if len(self.labels) else []
+            top = int(self.labels.max()) + 1 if len(self.labels) else 0
+            if top > len(self.labels) + MAX_EMPTY_CLASSES:  # refused before a name is made for each class
+                check_label_space(self.labels, top)
+            self.classes = [str(k) for k in range(top)]
 
     def __len__(self) -> int:
         return len(self.images)
@@ -62,6 +65,19 @@ MAX_EMPTY_CLASSES = 1000
 """More empty classes than this (labels with gaps of thousands) is a label space to remap, not to train on."""
 
 
+def check_label_space(labels: torch.Tensor, num_classes: int) -> None:
+    """Refuse a label space far sparser than the data: more classes than images, or over
+    ``MAX_EMPTY_CLASSES`` empty ones (labels with gaps of thousands)."""
+    present = int(torch.unique(labels).numel()) if len(labels) else 0
+    empty = num_classes - present
+    if empty and (num_classes > len(labels) or empty > MAX_EMPTY_CLASSES):
+        raise DataError(
+            f"the labels span {num_classes} classes (0..{num_classes - 1}) but only {present} of them have images "
+            f"({len(labels)} images): {empty} classes would be empty. Remap the labels to 0..K-1, e.g. "
+            "y = numpy.unique(y, return_inverse=True)[1]"
+        )
+
+
 def validate_store(store: ImageStore, *, min_classes: int = 2) -> None:
     """Check the invariants every consumer relies on; warn about classes with under 2 images.
 
@@ -81,14 +97,12 @@ def validate_store(store: ImageStore, *, min_classes: int = 2) -> None:
             f"label {int(store.labels[bad])} at index {bad} is outside 0..{store.num_classes - 1} "
             f"({store.num_classes} classes); use labels 0..K-1 or pass classes= with K names"
         )
+    if len(set(store.classes)) != len(store.classes):
+        repeated = sorted({c for c in store.classes if store.classes.count(c) > 1})
+        raise DataError(f"class names must be distinct; {', '.join(map(repr, repeated))} name(s) more than one class")
     counts = store.class_counts()
-    empty = sum(1 for n in counts if n == 0)
-    if min_classes > 1 and empty and (store.num_classes > len(store) or empty > MAX_EMPTY_CLASSES):
-        raise DataError(
-            f"the labels span {store.num_classes} classes (0..{store.num_classes - 1}) but only "
-            f"{store.num_classes - empty} of them have images ({len(store)} images): {empty} classes would be empty. "
-            "Remap the labels to 0..K-1, e.g. y = numpy.unique(y, return_inverse=True)[1]"
-        )
+    if min_classes > 1:
+        check_label_space(store.labels, store.num_classes)
     few = [f"{store.classes[k]!r} ({n})" for k, n in enumerate(counts) if n < 2]
     if few and min_classes > 1:
         warnings.warn(

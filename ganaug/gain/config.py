@@ -20,7 +20,7 @@ class GainConfig:
                                        flag=True)
     seeds: int = option(5, "Repeats of the subset draw, GAN training (with train_gan) and classifier training.",
                         minimum=1, flag=True)
-    seed: int = option(0, "First seed; run i uses seed + i.", minimum=0, flag=True)
+    seed: int = option(0, "First seed; run i uses seed + i.", minimum=0, maximum=2**31 - 1, flag=True)
     steps: int = option(500, "Classifier optimisation steps, identical for every arm.", minimum=1, flag=True)
     batch_size: int = option(64, "Classifier batch size.", minimum=1)
     lr: float = option(1e-3, "Adam learning rate of torch classifiers.", above=0)

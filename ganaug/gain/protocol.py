@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,7 @@ from ganaug.classifier import Classifier
 from ganaug.configs import from_options
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
-from ganaug.errors import ConfigError, DataError
+from ganaug.errors import ConfigError, DataError, GanaugError, user_code_error
 from ganaug.gain.arms import CLASSIC, REAL, Arm, arms_for
 from ganaug.gain.augment import classic_preset
 from ganaug.gain.config import GainConfig
@@ -80,6 +81,19 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         raise ConfigError("pass a trained generator= (--generator), or train_gan=True (--train-gan) to train one per "
                           "seed, not both")
     registry = registry or default_registry()
+    if isinstance(generator, (str, os.PathLike)):
+        from ganaug.generator import load
+
+        generator = load(generator, registry=registry)
+    elif generator is not None and not isinstance(generator, TrainedGenerator):
+        raise ConfigError(f"generator={type(generator).__name__}: pass a TrainedGenerator (ganaug.load(...)) or the "
+                          "path of a run or saved generator")
+    if classic is not None and not callable(classic):
+        raise ConfigError(f"classic={classic!r} must be callable (an albumentations transform), or None for the "
+                          "default preset")
+    if classifier_factory is not None and not callable(classifier_factory):
+        raise ConfigError(f"classifier_factory={classifier_factory!r} must be callable: "
+                          "factory(num_classes=, image_shape=, seed=)")
     train_store, test_store = _stores(train, test, config, registry)
     if generator is not None and (generator.num_classes != train_store.num_classes
                                   or tuple(generator.image_shape) != train_store.image_shape):
@@ -167,7 +181,13 @@ class _SeedRun:
                            sample_filter=sample_filter, **policy, **gate)
         if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
             self.fidelity = mix.fidelity
-        model = self.factory(num_classes=self.subset.num_classes, image_shape=self.subset.image_shape, seed=seed)
+        try:
+            model = self.factory(num_classes=self.subset.num_classes, image_shape=self.subset.image_shape, seed=seed)
+        except GanaugError:
+            raise
+        except Exception as exc:
+            raise user_code_error("the classifier factory (classifier_factory=)", exc, "fix it (it is called as factory(num_classes=, "
+                                  "image_shape=, seed=))") from exc
         classifier = Classifier(model, device=self.device).fit(mix, steps=config.steps, batch_size=config.batch_size,
                                                               lr=config.lr, seed=seed, balanced=arm.balanced)
         if arm in (REAL, CLASSIC):

@@ -10,6 +10,10 @@ from ganaug.data import ImageStore
 from ganaug.errors import ConfigError, DataError
 
 
+MIN_PER_CLASS = 2
+"""Images the rarest class keeps in the long-tail protocol: fewer leave nothing to learn from or judge."""
+
+
 def draw_subset(labels: torch.Tensor, num_classes: int, *, per_class: int | None, imbalance: float | None,
                 seed: int) -> torch.Tensor:
     """Indices of a reproducible stratified subset (``per_class``) or long-tailed subset (``imbalance``)."""
@@ -27,6 +31,10 @@ def draw_subset(labels: torch.Tensor, num_classes: int, *, per_class: int | None
             raise ConfigError(f"imbalance={imbalance} must be >= 1 (ratio of the largest to the smallest class)")
         top = min(keep)
         keep = [max(1, int(round(top * imbalance ** (-k / max(num_classes - 1, 1))))) for k in range(num_classes)]
+        if min(keep) < MIN_PER_CLASS:
+            raise ConfigError(f"imbalance={imbalance:g} leaves the rarest class {min(keep)} image(s) of the {top} per "
+                              f"class available; the protocol needs {MIN_PER_CLASS}: use imbalance <= "
+                              f"{top / MIN_PER_CLASS:g}")
     return torch.sort(torch.cat([idx[:n] for idx, n in zip(by_class, keep)])).values
 
 

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 
 from ganaug.data import ImageStore, load_data
-from ganaug.data.labels import class_balanced_sampler, read_labels
+from ganaug.data.labels import class_balanced_sampler, item_of, read_labels
 from ganaug.data.memory import check_memory
 from ganaug.errors import ConfigError, DataError, user_code_error
 from ganaug.generator import TrainedGenerator
@@ -96,7 +96,7 @@ class SyntheticMix(Dataset):
         self.ratio = check_ratio(ratio, class_policy, synthetic_only)
         self._seeded_transform = SeededTransform(transform, self.seed) if transform is not None else None
 
-        real_labels = list(labels) if labels is not None else read_labels(real)
+        real_labels = _checked_labels(labels) if labels is not None else read_labels(real)
         if len(real_labels) != len(real):  # type: ignore[arg-type]
             raise DataError(f"labels= has {len(real_labels)} entries but the dataset has {len(real)} items")  # type: ignore[arg-type]
         self._check_classes(real_labels)
@@ -172,17 +172,17 @@ class SyntheticMix(Dataset):
     @staticmethod
     def _check_cap(max_per_real: float | None) -> float | None:
         if max_per_real is not None and (not isinstance(max_per_real, (int, float)) or isinstance(max_per_real, bool)
-                                         or max_per_real < 0):
-            raise ConfigError(f"max_per_real={max_per_real!r} must be a number >= 0, or None for no cap")
+                                         or not max_per_real >= 0 or max_per_real == float("inf")):
+            raise ConfigError(f"max_per_real={max_per_real!r} must be a finite number >= 0, or None for no cap")
         return max_per_real
 
     def _detect_format(self) -> ItemFormat:
-        probe = [self.real[i][0] for i in range(min(8, self.n_real))]
+        probe = [item_of(self.real, i, "the real dataset")[0] for i in range(min(8, self.n_real))]
         return detect_format(probe, self.generator.image_shape)
 
     def _detect_label_form(self) -> Any:
         """A function giving synthetic labels the real labels' type (int, numpy or 0-d tensor)."""
-        label = self.real[0][1]
+        label = item_of(self.real, 0, "the real dataset")[1]
         if isinstance(label, torch.Tensor):
             return lambda value: torch.tensor(value, dtype=label.dtype)
         if isinstance(label, np.generic):
@@ -228,11 +228,7 @@ class SyntheticMix(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a SyntheticMix of {len(self)} items")
         if index < self.n_real:
-            try:
-                item = self.real[index]
-            except Exception as exc:
-                raise user_code_error(f"the real dataset's item {index} ({type(self.real).__name__}[{index}])", exc,
-                                      "fix the Dataset") from exc
+            item = item_of(self.real, index, "the real dataset")
             image, label, synthetic = item[0], item[1], False
         else:
             j = index - self.n_real
@@ -297,3 +293,14 @@ def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, re
         raise ConfigError(f"transform={transform!r} must be callable (an albumentations or torchvision transform)")
     if sample_filter is not None and not callable(sample_filter):
         raise ConfigError(f"sample_filter={sample_filter!r} must be callable: filter(images, labels) -> keep")
+
+
+def _checked_labels(labels: Any) -> list[int]:
+    """``labels=`` as a list of ints, or a DataError naming the first bad one."""
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise DataError(f"labels={labels!r}: pass one integer label per real item (a list, array or tensor)")
+    values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise DataError(f"labels= item {index} is {value!r}; labels must be integers 0..K-1")
+    return [int(v) for v in values]

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ganaug.data.labels import item_of
 from ganaug.data.pixels import _image_to_chw_uint8
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityJudge, FidelityReport
@@ -39,7 +40,8 @@ def measure_fidelity(real: Any, labels: Sequence[int], generator: TrainedGenerat
         if len(by_class.setdefault(int(label), [])) < max_real_per_class:
             by_class[int(label)].append(index)
     chosen = sorted(i for indices in by_class.values() for i in indices)
-    images = torch.stack([_image_to_chw_uint8(real[i][0], f"item {i}", generator.image_shape[0]) for i in chosen])
+    images = torch.stack([_image_to_chw_uint8(item_of(real, i, "the real dataset")[0], f"item {i}",
+                                              generator.image_shape[0]) for i in chosen])
     judge = FidelityJudge(images, torch.as_tensor([int(labels[i]) for i in chosen]), generator.classes, seed=seed)
     fake, fake_labels = generator.sample(per_class=SAMPLES_PER_CLASS, seed=derive_seed(seed, Stream.HASHED, 77),
                                          return_labels=True)

@@ -27,13 +27,30 @@ def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
 
 
 def _water_fill(total: int, real_counts: Sequence[int]) -> list[int]:
-    """Give ``total`` synthetic images to the rarest classes first, levelling real + synthetic counts."""
-    counts = [0] * len(real_counts)
-    level = list(real_counts)
-    for _ in range(total):
-        k = min(range(len(level)), key=lambda j: (level[j], j))
-        counts[k] += 1
-        level[k] += 1
+    """Give ``total`` synthetic images to the rarest classes first, levelling real + synthetic counts.
+
+    The same result as handing them out one at a time to the class with the fewest (ties to the lower
+    index), computed in O(K log total): the level L is the highest one ``total`` can fill every class up
+    to, and what is left tops up the classes at L in index order.
+    """
+    if total <= 0 or not real_counts:
+        return [0] * len(real_counts)
+
+    def need(level: int) -> int:
+        return sum(max(0, level - c) for c in real_counts)
+
+    low, high = min(real_counts), min(real_counts) + total  # need(low) == 0 <= total < need(high + 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if need(middle) <= total else (low, middle - 1)
+    counts = [max(0, low - c) for c in real_counts]
+    left = total - sum(counts)
+    for k, c in enumerate(real_counts):
+        if left == 0:
+            break
+        if max(c, low) == low:  # at the level after filling
+            counts[k] += 1
+            left -= 1
     return counts
 
 

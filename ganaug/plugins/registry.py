@@ -65,8 +65,15 @@ class GeneratorEntry:
         valid = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - valid)
         if unknown:
+            from ganaug.train.config import TRAIN_FIELDS  # the other options a user may have meant
+
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, [*valid, *TRAIN_FIELDS], n=1, cutoff=0.7)
+                hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise ConfigError(
-                f"generator {self.name!r} has no option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
+                f"unknown option(s) {', '.join(hints)}: not a training option, nor an option of generator {self.name!r} "
+                f"({', '.join(sorted(valid))}); see `ganaug train --help`"
             )
         return cls(**{**self.defaults, **overrides})
 

@@ -26,12 +26,13 @@ from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
 from ganaug.errors import DISK_FULL, CheckpointError, ConfigError, DiskFullError, TrainingInterrupted
 from ganaug.gan import to_unit_range, update_ema
-from ganaug.generator import TrainedGenerator
+from ganaug.generator import GENERATOR_META, GENERATOR_WEIGHTS, TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
 from ganaug.runs import checkpoint as ckpt
 from ganaug.runs.folder import RunFolder
 from ganaug.runs.lock import RunLock
 from ganaug.seeds import Stream, derive_seed
+from ganaug.storage import check_replaceable
 from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
 from ganaug.train.config import TrainConfig, default_batch_size, split_overrides
@@ -314,6 +315,7 @@ class Trainer:
         if self.is_main:
             self.run_folder.prepare()
             self.lock = RunLock(self.run_folder.path).acquire()
+            check_replaceable(self.run_folder.generator, GENERATOR_WEIGHTS, GENERATOR_META)  # before any work
         self.run_folder.refuse_overwrite(bool(ckpt.checkpoint_dirs(self.run_folder.path)), self.config.resume)
 
     def _check_disk(self) -> None:

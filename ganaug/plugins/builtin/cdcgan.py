@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +47,10 @@ MIN_SIZE, MAX_SIZE = 8, 64
 @dataclass
 class CDCGANConfig(GANConfig):
     """Hyper-parameters of ``cdcgan``."""
+
+    limits: ClassVar[dict] = {"g_channels": {"minimum": 1, "maximum": 4096}, "d_channels": {"minimum": 1, "maximum": 4096},
+                              "mode_seeking": {"minimum": 0}, "transition_start": {"minimum": 0},
+                              "transition_end": {"minimum": 0}}
 
     z_dim: int = 64
     """Noise length."""

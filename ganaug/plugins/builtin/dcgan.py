@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,8 @@ LEAK = 0.3  # Keras' LeakyReLU default, used by the tutorial
 @dataclass
 class DCGANConfig(GANConfig):
     """Hyper-parameters of the conditional DCGAN."""
+
+    limits: ClassVar[dict] = {"embed_dim": {"minimum": 1, "maximum": 65536}, "dropout": {"minimum": 0, "below": 1}}
 
     z_dim: int = 100
     """Noise length (the tutorial's ``noise_dim``)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,9 @@ MIN_SIZE, MAX_SIZE = 8, 128
 @dataclass
 class Img2ImgConfig(ImageGANConfig):
     """Hyper-parameters of ``img2img``."""
+
+    limits: ClassVar[dict] = {"g_channels": {"minimum": 1, "maximum": 4096}, "d_channels": {"minimum": 1, "maximum": 4096},
+                              "l1_weight": {"minimum": 0}}
 
     g_channels: int = 32
     """Width of the U-Net's first level; deeper levels double it, up to 4x."""
