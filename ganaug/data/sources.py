@@ -299,7 +299,11 @@ def _convert_in_chunks(x: np.ndarray, out_shape: tuple[int, ...], where: str, si
 
 
 def _check_label_array(y: np.ndarray, where: str) -> torch.Tensor:
-    y = np.asarray(y).reshape(-1)
+    y = np.asarray(y)
+    if y.ndim > 1 and int(np.prod(y.shape[1:])) != 1:
+        raise DataError(f"{where}: labels of shape {y.shape}; give one integer label per image, shape (N,) "
+                        "(one-hot labels: y.argmax(axis=1))")
+    y = y.reshape(-1)
     if y.dtype.kind not in "iu":
         if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)

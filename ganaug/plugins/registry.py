@@ -107,8 +107,8 @@ class GeneratorEntry:
         if available is not None and 4 * needed > 0.8 * available:  # weights, gradients and two Adam moments
             raise ConfigError(
                 f"generator {self.name!r} with {config_summary(config)} and {num_classes} classes of {image_shape} "
-                f"images has {needed // 4:,} parameters: training needs about {format_bytes(4 * needed)}, but only "
-                f"{format_bytes(available)} is available; use smaller options (z_dim, width...) or images")
+                f"images holds {format_bytes(needed)} of weights and needs about {format_bytes(4 * needed)} to train, "
+                f"but only {format_bytes(available)} is available; use smaller options (z_dim, width...) or images")
         try:
             with torch.no_grad():
                 real = torch.zeros(2, *image_shape, device="meta")
