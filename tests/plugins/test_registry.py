@@ -20,7 +20,7 @@ def test_builtins_are_registered_through_the_hook():
 def test_create_generator_applies_defaults_and_overrides():
     gan = create_generator("test_cdcgan", num_classes=3, image_shape=(1, 8, 8), z_dim=5)
     assert gan.config.z_dim == 5 and gan.config.g_channels == 8
-    with pytest.raises(ganaug.ConfigError, match="no option.*bogus"):
+    with pytest.raises(ganaug.ConfigError, match="unknown option.*bogus"):
         create_generator("cdcgan", num_classes=3, image_shape=(1, 8, 8), bogus=1)
 
 
