@@ -186,6 +186,13 @@ def _check_limits(name: str, meta: Mapping[str, Any], value: Any, owner: str) ->
         low, high, above, below = (meta.get(k) for k in ("minimum", "maximum", "above", "below"))
         if (low is not None and number < low) or (high is not None and number > high) or (
                 above is not None and number <= above) or (below is not None and number >= below):
-            bounds = [f">= {low:g}" if low is not None else "", f"> {above:g}" if above is not None else "",
-                      f"<= {high:g}" if high is not None else "", f"< {below:g}" if below is not None else ""]
+            bounds = [f">= {_number(low)}" if low is not None else "", f"> {_number(above)}" if above is not None else "",
+                      f"<= {_number(high)}" if high is not None else "",
+                      f"< {_number(below)}" if below is not None else ""]
             raise ConfigError(f"{owner}: {name}={value!r} must be {' and '.join(b for b in bounds if b)}")
+
+
+def _number(bound: float) -> str:
+    """A limit for a message: integers in full (2**63 - 1, not 9.22337e+18), other numbers short."""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
+
