@@ -102,3 +102,54 @@ def test_ganaug_plugins_shows_descriptions_aliases_and_disabled_plugins():
     assert any(info["name"] == "mlp_gan" for info in listing["disabled"])
     if "wgan-gp" in listing["generators"]:
         assert "generator wgan-gp (aliases: wgangp)" in text
+
+
+def test_the_contract_kit_names_a_wrong_output_shape_first_and_a_missing_family():
+    from ganaug.testing import GeneratorContract
+
+    class TestFlat(GeneratorContract):
+        generator_name = "flat"
+
+    registry = build_registry(entry_points=False, extra_plugins=(("flat-plugin", FlatPlugin()),))
+    with pytest.raises(pytest.fail.Exception, match=r"building 'flat' failed: .* returns a batch of shape \(2, 64\) "
+                                                    r"for 2 images of \(1, 8, 8\)"):
+        TestFlat().test_a_output_shape_dtype_and_range(registry)
+
+    class TestMissing(GeneratorContract):
+        generator_name = "not-installed"
+
+    with pytest.raises(pytest.fail.Exception, match=r"'not-installed' is not registered \(is your plugin installed"):
+        TestMissing().test_builds_from_the_registry(registry)
+
+
+class ConstantPlugin:
+    @ganaug.hookimpl
+    def register_generators(self, register):
+        register("ignores-class", IgnoresTheClass, defaults={"g_channels": 8, "d_channels": 8, "z_dim": 8})
+
+
+class IgnoresTheClass(CDCGAN):
+    def __init__(self, config, num_classes, image_shape):
+        super().__init__(config, num_classes, image_shape)
+        inner = self.generator
+
+        class SameForEveryClass(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, z, labels):
+                return self.inner(z, torch.zeros_like(labels))
+
+        self.generator = SameForEveryClass()
+
+
+def test_the_contract_kit_catches_a_generator_that_ignores_the_class():
+    from ganaug.testing import GeneratorContract
+
+    class TestIgnores(GeneratorContract):
+        generator_name = "ignores-class"
+
+    registry = build_registry(entry_points=False, extra_plugins=(("constant", ConstantPlugin()),))
+    with pytest.raises(AssertionError, match="the class is ignored"):
+        TestIgnores().test_the_class_conditions_the_output(registry)
