@@ -272,6 +272,19 @@ def gain(train_data: str, test_data: str | None, generator_path: Path | None, ou
                f"{out / 'per_class_recall.png'} ({report.seconds:.0f} s)")
 
 
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder to write the package ganaug-NAME/ in.")
+def new_plugin(name: str, out: Path) -> None:
+    """Write a plugin package for a new generator family NAME: it installs and passes the contract as it is."""
+    from ganaug.plugins.starter import write_starter
+
+    root = write_starter(name, out)
+    click.echo(f"wrote {root}: pip install -e {root}, then pytest -q {root / 'tests'}; "
+               "see docs/writing-a-plugin.md to make it yours")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def plugins(as_json: bool) -> None:

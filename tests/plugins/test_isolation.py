@@ -153,3 +153,33 @@ def test_the_contract_kit_catches_a_generator_that_ignores_the_class():
     registry = build_registry(entry_points=False, extra_plugins=(("constant", ConstantPlugin()),))
     with pytest.raises(AssertionError, match="the class is ignored"):
         TestIgnores().test_the_class_conditions_the_output(registry)
+
+
+def test_new_plugin_writes_a_package_that_installs_and_passes_the_contract(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from ganaug.cli import main
+
+    result = CliRunner().invoke(main, ["new-plugin", "tiny-gan", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "ganaug-tiny-gan"
+    again = CliRunner().invoke(main, ["new-plugin", "tiny-gan", "--out", str(tmp_path)])
+    assert again.exit_code == 1 and "already exists" in again.output
+    bad = CliRunner().invoke(main, ["new-plugin", "Bad Name", "--out", str(tmp_path)])
+    assert bad.exit_code == 1 and "plugin name 'Bad Name' must match" in bad.output
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(root)], check=True)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    listing = json.loads(subprocess.run([sys.executable, "-m", "ganaug", "plugins", "--json"], capture_output=True,
+                                        text=True, env=env, check=True).stdout)
+    assert listing["generators"]["tiny-gan"]["owner"] == "tiny_gan"
+    contract = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert contract.returncode == 0 and "9 passed" in contract.stdout, contract.stdout + contract.stderr
