@@ -198,3 +198,16 @@ def test_plugin_docs_examples_run(tmp_path, monkeypatch):
     assert len(examples) >= 5
     for code in examples:
         exec(compile(code, "docs/plugins.md", "exec"), {"__name__": "docs_example"})
+
+
+@pytest.mark.parametrize("cls_path", ["ganaug.gan.GAN", "ganaug.image_gan.ImageGAN"])
+def test_every_public_member_of_the_gan_contract_is_in_the_reference(cls_path):
+    import importlib
+
+    module_name, _, class_name = cls_path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    page = (ROOT / "docs" / "gan-reference.md").read_text()
+    for name in vars(cls):
+        if name.startswith("_") and name != "__init__":
+            continue
+        assert f"### `{name}" in page, f"{class_name}.{name} is missing from docs/gan-reference.md"
