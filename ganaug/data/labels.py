@@ -11,19 +11,22 @@ from torch.utils.data import Dataset, WeightedRandomSampler
 from ganaug.errors import DataError
 
 
-def read_labels(dataset: Dataset) -> list[int]:
+def read_labels(dataset: Dataset, item_keys: Sequence[str] | None = None) -> list[int]:
     """The dataset's labels: without loading its images when it has ``.targets``, ``.labels`` or ``.y`` (or is a
     ``TensorDataset`` or ``Subset`` of one), else by iterating once (:func:`labels_by_iterating`)."""
     for attribute in ("targets", "labels", "y"):
         values = getattr(dataset, attribute, None)
         if values is not None and not callable(values):
             return [int(v) for v in (values.tolist() if hasattr(values, "tolist") else values)]
+    columns = getattr(dataset, "column_names", None)  # a Hugging Face datasets.Dataset: one column read
+    if item_keys is not None and isinstance(columns, (list, tuple)) and item_keys[1] in columns:
+        return [int(v) for v in dataset[item_keys[1]]]  # type: ignore[index]
     if isinstance(dataset, torch.utils.data.TensorDataset) and len(dataset.tensors) >= 2:
         return dataset.tensors[1].tolist()
     if isinstance(dataset, torch.utils.data.Subset):
         parent = read_labels(dataset.dataset)
         return [parent[i] for i in dataset.indices]
-    return labels_by_iterating(dataset)
+    return labels_by_iterating(dataset, item_keys)
 
 
 PROGRESS_FROM = 2000
@@ -43,7 +46,7 @@ def item_of(dataset: Dataset, index: int, what: str = "the dataset") -> object:
                               "fix the Dataset or leave that item out") from exc
 
 
-def labels_by_iterating(dataset: Dataset) -> list[int]:
+def labels_by_iterating(dataset: Dataset, item_keys: Sequence[str] | None = None) -> list[int]:
     """The labels of a Dataset with no cheap source, read by loading every item once (images included).
 
     A progress bar shows on large sets; passing ``labels=[...]`` (or giving the dataset a ``.targets``
@@ -55,13 +58,14 @@ def labels_by_iterating(dataset: Dataset) -> list[int]:
         n = len(dataset)  # type: ignore[arg-type]
     except TypeError:
         raise DataError(f"{type(dataset).__name__} has no len(); pass a map-style Dataset") from None
+    from ganaug.data.items import item_form
+
+    where = type(dataset).__name__
+    form = item_form(item_of(dataset, 0), where, item_keys) if n else None
     labels = []
     for index in tqdm(range(n), desc=f"reading the labels of {type(dataset).__name__} (pass labels= to skip)",
                       disable=n < PROGRESS_FROM, unit="item"):
-        item = item_of(dataset, index)
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
-            raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair; pass labels=")
-        label = item[1]
+        _, label = form.split(item_of(dataset, index), index, where)
         if isinstance(label, torch.Tensor) and label.numel() == 1:
             label = label.item()
         if isinstance(label, bool) or not isinstance(label, (int, np.integer)):

@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from ganaug.data.folders import read_image_folder
+from ganaug.data.items import item_form
 from ganaug.data.labels import item_of
 from ganaug.data.memory import check_memory
 from ganaug.data.pixels import (
@@ -60,6 +61,7 @@ def load_data(
     classes: Sequence[str] | None = None,
     registry: Registry | None = None,
     min_classes: int = 2,
+    item_keys: Sequence[str] | None = None,
 ) -> ImageStore:
     """Load labelled images from any supported source into an :class:`ImageStore`.
 
@@ -79,6 +81,8 @@ def load_data(
             registry when omitted.
         min_classes: refuse data with fewer classes (a conditional GAN needs 2); 1 for images that
             are not trained on, such as images to restore.
+        item_keys: ``(image_key, label_key)`` of a Dataset whose items are dicts, when they are not
+            among the usual names (``image``/``img``/``pixel_values``..., ``label``/``target``...).
 
     Returns:
         The image store. Raises :class:`DataError` with what to do for every bad input.
@@ -97,7 +101,7 @@ def load_data(
             raise DataError(f"a tuple source must be (x, y), got a tuple of {len(source)} items")
         store = _from_arrays(source[0], source[1], "the (x, y) arrays", size, channels)
     elif isinstance(source, torch.utils.data.Dataset):
-        store = _from_dataset(source, size, channels)
+        store = _from_dataset(source, size, channels, item_keys)
     elif isinstance(source, (str, os.PathLike)):
         store = _from_name_or_path(source, size, channels, skip_bad, registry)
     else:
@@ -319,7 +323,7 @@ def _check_label_array(y: np.ndarray, where: str) -> torch.Tensor:
     return torch.as_tensor(y.astype(np.int64))
 
 
-def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageStore:
+def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=None) -> ImageStore:
     try:
         n = len(dataset)  # type: ignore[arg-type]
     except TypeError as exc:
@@ -330,9 +334,9 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels) -> ImageSto
     labels: list[int] = []
     for index in range(n):
         item = item_of(dataset, index)
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
-            raise DataError(f"item {index} of {type(dataset).__name__} is not an (image, label) pair")
-        image, label = item[0], item[1]
+        if index == 0:
+            form = item_form(item, type(dataset).__name__, item_keys)
+        image, label = form.split(item, index, type(dataset).__name__)
         labels.append(_check_label(label, index))
         images.append(_image_to_chw_uint8(image, f"item {index}", channels))
         if index == 0:  # predict the store's size from the first image before loading the rest

@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 
 from ganaug.data import ImageStore, load_data
+from ganaug.data.items import ItemForm, item_form
 from ganaug.data.labels import class_balanced_sampler, item_of, read_labels
 from ganaug.data.memory import check_memory
 from ganaug.errors import ConfigError, DataError, user_code_error
@@ -73,6 +74,10 @@ class SyntheticMix(Dataset):
         max_per_real: at most this many synthetic images per real image of a class, scaled down by the
             class's relative fidelity when below 1; None for no cap. So ``"balance"`` tops a class of 5 real
             images up by 20 at most, not by hundreds.
+        item_keys: ``(image_key, label_key)`` when the real items are dicts with other key names than the
+            usual ones (``image``/``img``/``pixel_values``..., ``label``/``target``...). Dict items give dict
+            items: a real one keeps its other keys, a synthetic one holds the image and label (and
+            ``is_synthetic`` with ``return_source``).
         variation_strength: with an image-to-image generator (``img2img``), every synthetic item is a
             *variation* of a randomly chosen real item of its class (corrupted, then restored), and this
             sets how strong the corruption is (0 to 1; None: the family's default). The real items are
@@ -85,7 +90,8 @@ class SyntheticMix(Dataset):
                  synthetic_only: bool = False, labels: Sequence[int] | None = None,
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
-                 max_per_real: float | None = 4.0, variation_strength: float | None = None) -> None:
+                 max_per_real: float | None = 4.0, variation_strength: float | None = None,
+                 item_keys: Sequence[str] | None = None) -> None:
         _check_arguments(real, generator, seed=seed, bank_size=bank_size, refresh=refresh, max_draws=max_draws,
                          transform=transform, sample_filter=sample_filter)
         self._real_store = real if isinstance(real, ImageStore) else getattr(real, "store", None)
@@ -96,7 +102,10 @@ class SyntheticMix(Dataset):
         self.ratio = check_ratio(ratio, class_policy, synthetic_only)
         self._seeded_transform = SeededTransform(transform, self.seed) if transform is not None else None
 
-        real_labels = _checked_labels(labels) if labels is not None else read_labels(real)
+        self.item_form = item_form(item_of(real, 0, "the real dataset"), type(real).__name__, item_keys) if len(
+            real) else ItemForm()  # type: ignore[arg-type]
+        keys = (self.item_form.image_key, self.item_form.label_key) if self.item_form.mapping else None
+        real_labels = _checked_labels(labels) if labels is not None else read_labels(real, keys)
         if len(real_labels) != len(real):  # type: ignore[arg-type]
             raise DataError(f"labels= has {len(real_labels)} entries but the dataset has {len(real)} items")  # type: ignore[arg-type]
         self._check_classes(real_labels)
@@ -131,7 +140,8 @@ class SyntheticMix(Dataset):
         channels, height, width = generator.image_shape
         store = self._real_store
         if not isinstance(store, ImageStore) or store.image_shape != generator.image_shape:
-            store = load_data(self.real, image_size=(height, width), channels=channels, min_classes=1)
+            keys = (self.item_form.image_key, self.item_form.label_key) if self.item_form.mapping else None
+            store = load_data(self.real, image_size=(height, width), channels=channels, min_classes=1, item_keys=keys)
         varying = copy.copy(generator)
         varying.sources = ImageStore(store.images, torch.as_tensor(real_labels, dtype=torch.long), generator.classes)
         if strength is not None:
@@ -167,7 +177,7 @@ class SyntheticMix(Dataset):
             return None  # synthetic-only training measures the generator itself: nothing to protect
         if self.generator.fidelity is not None or not any(wanted):
             return self.generator.fidelity
-        return measure_fidelity(self.real, real_labels, self.generator, seed=self.seed)
+        return measure_fidelity(self.real, real_labels, self.generator, seed=self.seed, form=self.item_form)
 
     @staticmethod
     def _check_cap(max_per_real: float | None) -> float | None:
@@ -176,13 +186,17 @@ class SyntheticMix(Dataset):
             raise ConfigError(f"max_per_real={max_per_real!r} must be a finite number >= 0, or None for no cap")
         return max_per_real
 
+    def _real_item(self, index: int) -> tuple[Any, Any]:
+        """(image, label) of real item ``index``, whatever the items' form."""
+        return self.item_form.split(item_of(self.real, index, "the real dataset"), index, "the real dataset")
+
     def _detect_format(self) -> ItemFormat:
-        probe = [item_of(self.real, i, "the real dataset")[0] for i in range(min(8, self.n_real))]
+        probe = [self._real_item(i)[0] for i in range(min(8, self.n_real))]
         return detect_format(probe, self.generator.image_shape)
 
     def _detect_label_form(self) -> Any:
         """A function giving synthetic labels the real labels' type (int, numpy or 0-d tensor)."""
-        label = item_of(self.real, 0, "the real dataset")[1]
+        label = self._real_item(0)[1]
         if isinstance(label, torch.Tensor):
             return lambda value: torch.tensor(value, dtype=label.dtype)
         if isinstance(label, np.generic):
@@ -227,9 +241,11 @@ class SyntheticMix(Dataset):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a SyntheticMix of {len(self)} items")
+        item = None
         if index < self.n_real:
             item = item_of(self.real, index, "the real dataset")
-            image, label, synthetic = item[0], item[1], False
+            image, label = self.item_form.split(item, index, "the real dataset")
+            synthetic = False
         else:
             j = index - self.n_real
             image = self.format.render(self._bank.image(j))
@@ -240,7 +256,12 @@ class SyntheticMix(Dataset):
             except Exception as exc:
                 raise user_code_error(f"transform= on item {index} ({'synthetic' if synthetic else 'real'})", exc,
                                       "fix the transform (it gets the real items' image type)") from exc
-        return (image, label, synthetic) if self.return_source else (image, label)
+        if self.item_form.mapping and item is not None:  # a real dict keeps its other keys
+            item = {**item, self.item_form.image_key: image}
+            if self.return_source:
+                item["is_synthetic"] = False
+            return item
+        return self.item_form.join(image, label, synthetic if self.return_source else None)
 
     # -- what is inside -----------------------------------------------------------------------
 

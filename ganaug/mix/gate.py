@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ganaug.data.items import ItemForm
 from ganaug.data.labels import item_of
 from ganaug.data.pixels import _image_to_chw_uint8
 from ganaug.generator import TrainedGenerator
@@ -33,15 +34,16 @@ SAMPLES_PER_CLASS = 64
 
 
 def measure_fidelity(real: Any, labels: Sequence[int], generator: TrainedGenerator, *, seed: int = 0,
-                     max_real_per_class: int = 200) -> FidelityReport:
+                     max_real_per_class: int = 200, form: ItemForm | None = None) -> FidelityReport:
     """Fit a judge on up to ``max_real_per_class`` real items per class and judge the generator's samples."""
     by_class: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         if len(by_class.setdefault(int(label), [])) < max_real_per_class:
             by_class[int(label)].append(index)
     chosen = sorted(i for indices in by_class.values() for i in indices)
-    images = torch.stack([_image_to_chw_uint8(item_of(real, i, "the real dataset")[0], f"item {i}",
-                                              generator.image_shape[0]) for i in chosen])
+    form = form or ItemForm()
+    images = torch.stack([_image_to_chw_uint8(form.split(item_of(real, i, "the real dataset"), i, "the real dataset")[0],
+                                              f"item {i}", generator.image_shape[0]) for i in chosen])
     judge = FidelityJudge(images, torch.as_tensor([int(labels[i]) for i in chosen]), generator.classes, seed=seed)
     fake, fake_labels = generator.sample(per_class=SAMPLES_PER_CLASS, seed=derive_seed(seed, Stream.HASHED, 77),
                                          return_labels=True)

@@ -240,7 +240,7 @@ def test_bad_inputs(store, generator):
         def __getitem__(self, i):
             return store.images[i]
 
-    with pytest.raises(DataError, match=r"item 0 of ImagesOnly is not an \(image, label\) pair; pass labels="):
+    with pytest.raises(DataError, match=r"item 0 of ImagesOnly is not an \(image, label\) pair or a dict \(Tensor\); pass labels="):
         SyntheticMix(ImagesOnly(), generator, fidelity=None)
     assert SyntheticMix(NoLabels(), generator, fidelity=None).real_labels == store.labels[:4].tolist()
     assert len(SyntheticMix(NoLabels(), generator, fidelity=None, labels=[0, 0, 0, 0], ratio=0.5)) == 8
@@ -310,3 +310,32 @@ def test_a_plain_dataset_without_targets_has_its_labels_read_by_iterating_once(t
     given = PlainPIL()
     SyntheticMix(given, tiny_generator, ratio=0.5, fidelity=None, labels=[i % 3 for i in range(12)])
     assert given.reads < 12, "labels= skips the pass"
+
+
+def test_dict_items_are_read_and_synthetic_items_come_back_as_dicts(tiny_generator):
+    class HFStyle(torch.utils.data.Dataset):  # the form of a Hugging Face datasets item, with another key
+        def __len__(self):
+            return 12
+
+        def __getitem__(self, index):
+            return {"img": Image.fromarray(np.full((8, 8), index * 10, dtype=np.uint8)), "fine_label": index % 4,
+                    "id": f"row{index}"}
+
+    mix = SyntheticMix(HFStyle(), tiny_generator, ratio=0.5, fidelity=None, return_source=True)
+    real, synthetic = mix[0], mix[len(mix) - 1]
+    assert real["id"] == "row0" and real["fine_label"] == 0 and real["is_synthetic"] is False
+    assert set(synthetic) == {"img", "fine_label", "is_synthetic"} and synthetic["is_synthetic"] is True
+    assert isinstance(synthetic["img"], Image.Image) and isinstance(synthetic["fine_label"], int)
+    store = ganaug.load_data(HFStyle())
+    assert store.labels.tolist() == [i % 4 for i in range(12)] and store.image_shape == (1, 8, 8)
+
+    class OddKeys(HFStyle):
+        def __getitem__(self, index):
+            item = super().__getitem__(index)
+            return {"picture": item["img"], "cls": item["fine_label"]}
+
+    with pytest.raises(DataError, match=r"dicts with keys \['cls', 'picture'\].*item_keys="):
+        SyntheticMix(OddKeys(), tiny_generator, ratio=0.5, fidelity=None)
+    mix = SyntheticMix(OddKeys(), tiny_generator, ratio=0.5, fidelity=None, item_keys=("picture", "cls"))
+    assert set(mix[len(mix) - 1]) == {"picture", "cls"}
+    assert ganaug.load_data(OddKeys(), item_keys=("picture", "cls")).num_classes == 4
