@@ -48,7 +48,10 @@ class MixedBatchSampler(Sampler[list[int]]):
             )
 
     def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch``: a new batch order, and the mix's bank refreshed for it (PyTorch Lightning and
+        other loops call ``set_epoch`` on the sampler only; calling both is harmless)."""
         self.epoch = int(epoch)
+        self.mix.set_epoch(self.epoch)
 
     def _total_batches(self) -> int:
         limits = []

@@ -1,0 +1,82 @@
+"""PyTorch Lightning: the bank refreshes every epoch, and a mis-sharded MixedBatchSampler is named."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+import ganaug
+from ganaug import MixedBatchSampler, SyntheticMix
+from ganaug.testing import make_tiny_data
+
+pl = pytest.importorskip("pytorch_lightning", reason="pip install 'ganaug[lightning]' (make test installs it)")
+from ganaug.integrations.lightning import SyntheticMixCallback  # noqa: E402
+
+
+class TinyClassifier(pl.LightningModule):
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, num_classes))
+        self.banks: list[torch.Tensor] = []
+
+    def training_step(self, batch, batch_index):
+        images, labels = batch
+        return torch.nn.functional.cross_entropy(self.net(images.float() / 255), labels)
+
+    def on_train_epoch_start(self) -> None:
+        mix = self.trainer.train_dataloader.dataset
+        self.banks.append(mix.bank.clone())
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+@pytest.fixture(scope="module")
+def mix_parts():
+    store = make_tiny_data(num_classes=3, per_class=8)
+    generator = ganaug.fit(store, "test_cdcgan", steps=2, batch_size=8, progress=False)
+    return store, generator
+
+
+def _trainer(callbacks, epochs=3):
+    return pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, callbacks=callbacks, logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+
+
+def test_the_callback_refreshes_the_bank_each_epoch_of_a_real_trainer(mix_parts):
+    store, generator = mix_parts
+    mix = SyntheticMix(store, generator, ratio=0.5, fidelity=None)
+    model = TinyClassifier(store.num_classes)
+    _trainer([SyntheticMixCallback(mix)]).fit(model, DataLoader(mix, batch_size=8, shuffle=True))
+    assert mix.epoch == 2
+    assert len(model.banks) == 3 and not torch.equal(model.banks[0], model.banks[1])
+
+    unrefreshed = SyntheticMix(store, generator, ratio=0.5, fidelity=None)
+    model = TinyClassifier(store.num_classes)
+    _trainer([]).fit(model, DataLoader(unrefreshed, batch_size=8, shuffle=True))
+    assert torch.equal(model.banks[0], model.banks[2]), "without the callback Lightning never refreshes the bank"
+
+
+def test_a_mixed_batch_sampler_refreshes_under_lightning_and_is_checked(mix_parts):
+    store, generator = mix_parts
+    mix = SyntheticMix(store, generator, ratio=0.5, fidelity=None)
+    sampler = MixedBatchSampler(mix, batch_size=8)
+    model = TinyClassifier(store.num_classes)
+    _trainer([SyntheticMixCallback(mix)], epochs=2).fit(model, DataLoader(mix, batch_sampler=sampler))
+    assert mix.epoch == 1
+
+    sharded = MixedBatchSampler(mix, batch_size=4, num_replicas=2, rank=1)
+    with pytest.raises(ganaug.ConfigError, match=r"num_replicas=2, rank=1\) under a Trainer with world_size=1"):
+        _trainer([SyntheticMixCallback(mix)], epochs=1).fit(TinyClassifier(store.num_classes),
+                                                           DataLoader(mix, batch_sampler=sharded))
+    with pytest.raises(ganaug.ConfigError, match="needs a ganaug.SyntheticMix"):
+        SyntheticMixCallback(store)
+
+
+def test_lightning_calls_set_epoch_on_the_sampler_which_refreshes_the_mix(mix_parts):
+    store, generator = mix_parts
+    mix = SyntheticMix(store, generator, ratio=0.5, fidelity=None)
+    first = mix.bank.clone()
+    MixedBatchSampler(mix, batch_size=8).set_epoch(1)
+    assert mix.epoch == 1 and not torch.equal(first, mix.bank)
