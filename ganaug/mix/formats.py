@@ -23,6 +23,8 @@ class ItemFormat:
     dtype: Any = None
     value_range: str = "uint8"  # "uint8" (0..255) | "unit" (0..1) | "symmetric" (-1..1)
     pil_mode: str = ""
+    tensor_type: Any = None
+    """A ``torch.Tensor`` subclass the real images have (``torchvision.tv_tensors.Image``), kept on synthetic ones."""
 
     def render(self, image: torch.Tensor) -> Any:
         """Convert one uint8 (C, H, W) tensor to this format."""
@@ -40,7 +42,8 @@ class ItemFormat:
         elif self.layout == "HWC":
             values = values.permute(1, 2, 0)
         if self.kind == "tensor":
-            return values.to(self.dtype).contiguous()
+            values = values.to(self.dtype).contiguous()
+            return self.tensor_type(values) if self.tensor_type is not None else values
         return np.ascontiguousarray(values.numpy()).astype(self.dtype, copy=False)
 
 
@@ -85,4 +88,5 @@ def detect_format(samples: Sequence[Any], image_shape: tuple[int, int, int]) -> 
                 "images cannot be made to match. Wrap the dataset without its Normalize step and pass the "
                 "transform to SyntheticMix(transform=...) so it applies to real and synthetic items alike"
             )
-    return ItemFormat(kind, layout, dtype, value_range)
+    subclass = type(first) if kind == "tensor" and type(first) is not torch.Tensor else None
+    return ItemFormat(kind, layout, dtype, value_range, tensor_type=subclass)

@@ -339,3 +339,21 @@ def test_dict_items_are_read_and_synthetic_items_come_back_as_dicts(tiny_generat
     mix = SyntheticMix(OddKeys(), tiny_generator, ratio=0.5, fidelity=None, item_keys=("picture", "cls"))
     assert set(mix[len(mix) - 1]) == {"picture", "cls"}
     assert ganaug.load_data(OddKeys(), item_keys=("picture", "cls")).num_classes == 4
+
+
+def test_torchvision_tv_tensors_images_stay_tv_tensors(tiny_generator):
+    from torchvision import tv_tensors
+
+    class TVImages(torch.utils.data.Dataset):
+        targets = [i % 4 for i in range(12)]
+
+        def __len__(self):
+            return 12
+
+        def __getitem__(self, index):
+            return tv_tensors.Image(torch.full((1, 8, 8), index * 10, dtype=torch.uint8)), index % 4
+
+    mix = SyntheticMix(TVImages(), tiny_generator, ratio=0.5, fidelity=None)
+    real, synthetic = mix[0][0], mix[len(mix) - 1][0]
+    assert type(real) is tv_tensors.Image and type(synthetic) is tv_tensors.Image
+    assert synthetic.shape == (1, 8, 8) and synthetic.dtype == torch.uint8
