@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +70,20 @@ def tiny_generator():
 
     store = make_tiny_data(num_classes=4, per_class=20)
     return ganaug.fit(store, "test_cdcgan", steps=2, batch_size=16, progress=False)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int):
+    """Raise TimeoutError instead of hanging when the block runs longer than ``seconds`` (main thread, POSIX)."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+

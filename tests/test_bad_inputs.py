@@ -23,12 +23,10 @@ import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,7 +43,7 @@ from ganaug.cli import main
 from ganaug.errors import UserCodeError
 from ganaug.storage import seal_meta
 from ganaug.testing import make_tiny_data
-from tests.conftest import write_image_folder
+from tests.conftest import time_limit, write_image_folder
 
 DATA_MODULE = "ganaug_badinput_data"
 IMPORT_FAILS_MODULE = "ganaug_badinput_import_fails"
@@ -229,20 +227,6 @@ def _isolated(monkeypatch, tmp_path):
         sys.modules.pop(name, None)
 
 
-@contextmanager
-def time_limit(seconds: int):
-    """Raise TimeoutError instead of hanging when the block runs longer than ``seconds``."""
-
-    def expire(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def xfail(reason: str):

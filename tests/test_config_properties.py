@@ -15,10 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import signal
 import typing
 import warnings
-from contextlib import contextmanager
 
 import pytest
 import torch
@@ -33,6 +31,7 @@ from ganaug.configs import from_options
 from ganaug.plugins.registry import default_registry
 from ganaug.testing import make_tiny_data
 from ganaug.train.config import TrainConfig, split_overrides
+from tests.conftest import time_limit
 
 TRAIN_FIELDS = sorted(f.name for f in dataclasses.fields(TrainConfig))
 MODEL_FIELDS = sorted(f.name for f in dataclasses.fields(default_registry().generator("cdcgan").gan_class.config_class))
@@ -42,20 +41,6 @@ SETTINGS = settings(max_examples=int(os.environ.get("GANAUG_PROPERTY_EXAMPLES", 
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
-@contextmanager
-def time_limit(seconds: int):
-    """Fail (TimeoutError) instead of hanging when one example runs longer than ``seconds``."""
-
-    def expire(signum, frame):
-        raise TimeoutError(f"took longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -37,6 +37,7 @@ from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
 from ganaug.train.config import TrainConfig, default_batch_size, split_overrides
 from ganaug.train.monitor import Monitor
+from ganaug.train.numerics import cuda_fast_math, grad_norm
 from ganaug.train.resume import restore_state, resumed_config
 from ganaug.train.signals import StopNow, StopRequest
 from ganaug.train.state import TrainingState
@@ -128,7 +129,7 @@ class Trainer:
         self.stop.immediate = self.dist is None
         try:
             rng_devices = [self.device.index or 0] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=rng_devices), _cuda_fast_math(self.fast_cuda), self.stop.handlers():
+            with torch.random.fork_rng(devices=rng_devices), cuda_fast_math(self.fast_cuda), self.stop.handlers():
                 torch.manual_seed(derive_seed(self.config.seed, Stream.TORCH_RNG, self.rank))
                 try:
                     self._set_up()
@@ -239,14 +240,14 @@ class Trainer:
                                                 **({"inputs": inputs} if image_family else {}))
             state.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
-            grad_d = _grad_norm(gan.discriminator) if measure else None
+            grad_d = grad_norm(gan.discriminator) if measure else None
             state.opt_d.step()
         with self.wrapping.discriminator_frozen():
             with autocast:
                 loss_g = gan.generator_loss(fake, inputs, fake_labels, **({"real": real} if image_family else {}))
             state.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
-        grad_g = _grad_norm(gan.generator) if measure else None
+        grad_g = grad_norm(gan.generator) if measure else None
         state.opt_g.step()
         if hasattr(gan, "ema_generator") and self.is_main:
             update_ema(gan.ema_generator, gan.generator, min(gan.config.ema_decay, (1 + state.step) / (10 + state.step)))
@@ -385,26 +386,3 @@ class Trainer:
             f"the disk is full: writing {exc.filename or self.run_folder.path if self.run_folder else '?'} failed at "
             f"step {step} ({exc.strerror or exc}); {last}. Free some space, then run again with resume=True "
             "(--resume) to continue from it") from exc
-
-
-def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
-    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
-
-
-@contextlib.contextmanager
-def _cuda_fast_math(enabled: bool):
-    """TF32 matmuls and convolutions on CUDA for the duration of training; restored afterwards."""
-    if not enabled:
-        yield
-        return
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    torch.backends.cudnn.benchmark = True
-    try:
-        yield
-    finally:
-        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-         torch.backends.cudnn.benchmark) = saved
