@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ganaug.errors import CheckpointError
+from ganaug.seeds import MAX_SEED
 
 MAX_IMAGE_SIDE = 65536
 MAX_CLASSES = 1_000_000
@@ -59,7 +60,7 @@ CHECKPOINT_REQUIRED: dict[str, Check] = {
 CHECKPOINT_OPTIONAL: dict[str, Check] = {
     "lr_scale": _number(), "rollbacks": _int(), "world_size": _int(1), "rng_cpu": STRING, "rng_cuda": OPTIONAL_STRING,
     "rng_ranks": RNG_RANKS, "rng_noise": OPTIONAL_STRING}
-TRAIN_CONFIG_USED: dict[str, Check] = {"batch_size": _int(1), "seed": _int(0, 2**63 - 1)}
+TRAIN_CONFIG_USED: dict[str, Check] = {"batch_size": _int(1), "seed": _int(0, MAX_SEED)}
 
 
 def check_fields(meta: Mapping[str, Any], where: Path | str, required: Mapping[str, Check],

@@ -10,6 +10,7 @@ import torch
 
 from ganaug.configs import option, validate
 from ganaug.errors import ConfigError
+from ganaug.seeds import MAX_SEED
 
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
@@ -34,7 +35,7 @@ class TrainConfig:
         None, "Real images per discriminator update (per process). None picks by device: 64 on the CPU, 512 on "
         "CUDA; the learning rates stay the family's either way.", minimum=1, flag=True)
     device: str = option("auto", "'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'.", flag=True)
-    seed: int = option(0, "Seeds weights, batch order, noise and augmentation.", minimum=0, maximum=2**63 - 1,
+    seed: int = option(0, "Seeds weights, batch order, noise and augmentation.", minimum=0, maximum=MAX_SEED,
                        flag=True)
     out: str | None = option(None, "Run folder for logs, grids and checkpoints; None keeps everything in memory.",
                              flag=True)
