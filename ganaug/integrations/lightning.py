@@ -35,7 +35,8 @@ from ganaug.mix.sampler import MixedBatchSampler
 
 
 class SyntheticMixCallback(pl.Callback):
-    """Refresh ``mix``'s bank at the start of every training epoch (``mix.set_epoch(current_epoch)``).
+    """Refresh ``mix``'s bank at the start of every training epoch (``mix.set_epoch(current_epoch)``), and
+    move a :class:`~ganaug.MixedBatchSampler` of the training DataLoader to that epoch's batch order.
 
     Args:
         mix: the SyntheticMix the training DataLoader reads.
@@ -57,6 +58,12 @@ class SyntheticMixCallback(pl.Callback):
                     "num_replicas=trainer.world_size, rank=trainer.global_rank and pass use_distributed_sampler=False")
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        # Lightning sets the epoch of a DataLoader's ``sampler`` and ``batch_sampler.sampler``, never of the
+        # batch sampler itself: a MixedBatchSampler would repeat epoch 0's batch order without this.
+        for loader in _loaders(getattr(trainer, "train_dataloader", None)):
+            sampler = getattr(loader, "batch_sampler", None)
+            if isinstance(sampler, MixedBatchSampler):
+                sampler.set_epoch(trainer.current_epoch)
         self.mix.set_epoch(trainer.current_epoch)
 
 

@@ -48,8 +48,8 @@ class MixedBatchSampler(Sampler[list[int]]):
             )
 
     def set_epoch(self, epoch: int) -> None:
-        """Start epoch ``epoch``: a new batch order, and the mix's bank refreshed for it (PyTorch Lightning and
-        other loops call ``set_epoch`` on the sampler only; calling both is harmless)."""
+        """Start epoch ``epoch``: a new batch order, and the mix's bank refreshed for it (calling the mix's
+        ``set_epoch`` as well is harmless). Under PyTorch Lightning, ``SyntheticMixCallback`` calls it."""
         self.epoch = int(epoch)
         self.mix.set_epoch(self.epoch)
 

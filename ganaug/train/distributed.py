@@ -36,8 +36,13 @@ class DistContext:
 
 
 def requested() -> bool:
-    """True when launched by torchrun with more than one process."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """True when launched by torchrun with more than one process.
+
+    torchrun sets RANK with WORLD_SIZE. Other launchers that start one process per device and set
+    WORLD_SIZE and LOCAL_RANK only (PyTorch Lightning's DDP) are not asking ganaug to train across them:
+    a ``ganaug.fit`` before their ``Trainer`` trains in this process alone.
+    """
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
 
 def setup(device: torch.device) -> DistContext | None:

@@ -80,3 +80,72 @@ def test_lightning_calls_set_epoch_on_the_sampler_which_refreshes_the_mix(mix_pa
     first = mix.bank.clone()
     MixedBatchSampler(mix, batch_size=8).set_epoch(1)
     assert mix.epoch == 1 and not torch.equal(first, mix.bank)
+
+
+DDP_SCRIPT = '''
+import hashlib, json, sys
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+import ganaug
+from ganaug.integrations.lightning import SyntheticMixCallback
+from ganaug.testing import make_tiny_data
+
+torch.set_num_threads(1)
+store = make_tiny_data(num_classes=3, per_class=8)
+generator = ganaug.fit(store, "test_cdcgan", steps=2, batch_size=8, progress=False)
+mix = ganaug.SyntheticMix(store, generator, ratio=0.5, fidelity=None, seed=3)
+record = {"batches": {}, "banks": {}}
+
+
+class Recording(ganaug.MixedBatchSampler):
+    def __iter__(self):
+        record["banks"][self.epoch] = hashlib.sha256(self.mix.bank.numpy().tobytes()).hexdigest()
+        for batch in super().__iter__():
+            record["batches"].setdefault(self.epoch, []).extend(batch)
+            yield batch
+
+
+class Tiny(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(64, 3)
+
+    def training_step(self, batch, batch_index):
+        images, labels = batch
+        return torch.nn.functional.cross_entropy(self.net(images.flatten(1).float() / 255), labels)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+trainer = pl.Trainer(strategy="ddp", accelerator="cpu", devices=2, max_epochs=2, use_distributed_sampler=False,
+                     callbacks=[SyntheticMixCallback(mix)], logger=False, enable_checkpointing=False,
+                     enable_progress_bar=False, enable_model_summary=False)
+sampler = Recording(mix, batch_size=4, num_replicas=trainer.world_size, rank=trainer.global_rank)
+trainer.fit(Tiny(), DataLoader(mix, batch_sampler=sampler))
+record.update(rank=trainer.global_rank, world_size=trainer.world_size, epoch=mix.epoch)
+with open(f"{sys.argv[1]}/rank{trainer.global_rank}.json", "w") as handle:
+    json.dump(record, handle)
+'''
+
+
+def test_under_lightning_ddp_each_rank_keeps_its_shard_and_the_banks_agree_and_refresh(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "ddp_mix.py"
+    script.write_text(DDP_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["rank"] for r in ranks] == [0, 1] and {r["world_size"] for r in ranks} == {2}
+    assert {r["epoch"] for r in ranks} == {1}
+    for epoch in ("0", "1"):
+        zero, one = (set(r["batches"][epoch]) for r in ranks)
+        assert zero and one and not zero & one, "the ranks must draw disjoint items"
+        assert ranks[0]["banks"][epoch] == ranks[1]["banks"][epoch], "every rank must hold the same bank"
+    assert ranks[0]["banks"]["0"] != ranks[0]["banks"]["1"], "the bank must refresh between epochs"
+    assert ranks[0]["batches"]["0"] != ranks[0]["batches"]["1"], "each epoch must draw a new batch order"

@@ -183,3 +183,14 @@ def test_nproc_shortcut(npz, tmp_path):
     assert result.stdout.count("trained TrainedGenerator") == 1  # rank 0 reports
     meta = json.loads((ganaug.runs.checkpoint.checkpoint_dirs(tmp_path / "run")[0] / "meta.json").read_text())
     assert meta["world_size"] == 2
+
+
+def test_only_torchruns_environment_asks_for_distributed_training(monkeypatch):
+    from ganaug.train import distributed
+
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")  # what PyTorch Lightning's DDP launcher sets in the second process
+    assert not distributed.requested()
+    monkeypatch.setenv("RANK", "1")  # torchrun sets RANK too
+    assert distributed.requested()
