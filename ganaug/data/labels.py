@@ -8,19 +8,27 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
+from ganaug.data.huggingface import hf_labels, is_hf_dataset
 from ganaug.errors import DataError
 
 
 def read_labels(dataset: Dataset, item_keys: Sequence[str] | None = None) -> list[int]:
-    """The dataset's labels: without loading its images when it has ``.targets``, ``.labels`` or ``.y`` (or is a
-    ``TensorDataset`` or ``Subset`` of one), else by iterating once (:func:`labels_by_iterating`)."""
+    """The dataset's labels: without loading its images when it has ``.targets``, ``.labels`` or ``.y``, is a
+    Hugging Face dataset with a label column, or is a ``TensorDataset`` or ``Subset`` of one; else by
+    iterating once (:func:`labels_by_iterating`)."""
     for attribute in ("targets", "labels", "y"):
         values = getattr(dataset, attribute, None)
         if values is not None and not callable(values):
             return [int(v) for v in (values.tolist() if hasattr(values, "tolist") else values)]
-    columns = getattr(dataset, "column_names", None)  # a Hugging Face datasets.Dataset: one column read
-    if item_keys is not None and isinstance(columns, (list, tuple)) and item_keys[1] in columns:
-        return [int(v) for v in dataset[item_keys[1]]]  # type: ignore[index]
+    if is_hf_dataset(dataset) and len(dataset):  # type: ignore[arg-type]
+        from ganaug.data.items import item_form
+
+        where = type(dataset).__name__
+        form = item_form(item_of(dataset, 0), where, item_keys)
+        labels = hf_labels(dataset, form.label_key if form.mapping else None,
+                           lambda index: form.split(item_of(dataset, index), index, where)[1])
+        if labels is not None:
+            return labels
     if isinstance(dataset, torch.utils.data.TensorDataset) and len(dataset.tensors) >= 2:
         return dataset.tensors[1].tolist()
     if isinstance(dataset, torch.utils.data.Subset):

@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from ganaug.data.folders import read_image_folder
+from ganaug.data.huggingface import check_hf_container, class_names, is_hf_dataset
 from ganaug.data.items import item_form
 from ganaug.data.labels import item_of
 from ganaug.data.memory import check_memory
@@ -66,7 +67,8 @@ def load_data(
     """Load labelled images from any supported source into an :class:`ImageStore`.
 
     Args:
-        source: a torch ``Dataset`` of ``(image, label)``, a folder in ``ImageFolder`` layout, an
+        source: a torch ``Dataset`` of ``(image, label)`` or of dicts, a Hugging Face ``datasets.Dataset``
+            (one split), a folder in ``ImageFolder`` layout, an
             ``.npz`` file, a tuple ``(x, y)`` of arrays, the name ``"digits"``, an
             ``ImageStore`` (returned as it is, after the checks), or ``"module:function"``
             naming a function that returns a torch ``Dataset``.
@@ -100,11 +102,13 @@ def load_data(
         if len(source) != 2:
             raise DataError(f"a tuple source must be (x, y), got a tuple of {len(source)} items")
         store = _from_arrays(source[0], source[1], "the (x, y) arrays", size, channels)
-    elif isinstance(source, torch.utils.data.Dataset):
+    elif isinstance(source, torch.utils.data.Dataset) or is_hf_dataset(source):
+        check_hf_container(source, "the data")
         store = _from_dataset(source, size, channels, item_keys)
     elif isinstance(source, (str, os.PathLike)):
         store = _from_name_or_path(source, size, channels, skip_bad, registry)
     else:
+        check_hf_container(source, "the data")
         raise DataError(
             f"cannot read data from a {type(source).__name__}; pass a torch Dataset, an ImageFolder "
             "folder, an .npz file, a tuple (x, y) of arrays, or 'digits'"
@@ -173,8 +177,9 @@ def _call_factory(spec: str) -> torch.utils.data.Dataset:
         raise
     except Exception as exc:
         raise user_code_error(f"the data function {spec!r}", exc, "fix that function") from exc
-    if not isinstance(dataset, torch.utils.data.Dataset):
-        raise DataError(f"{spec!r} returned a {type(dataset).__name__}, not a torch Dataset")
+    check_hf_container(dataset, f"what {spec!r} returned")
+    if not isinstance(dataset, torch.utils.data.Dataset) and not is_hf_dataset(dataset):
+        raise DataError(f"{spec!r} returned a {type(dataset).__name__}, not a torch or Hugging Face Dataset")
     return dataset
 
 
@@ -343,10 +348,10 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=N
             first = images[0]
             check_memory(n, (first.shape[0], *(size or first.shape[1:])), type(dataset).__name__)
     images = _unify(images, size, channels, "item")
-    names = getattr(dataset, "classes", None)
+    names = class_names(dataset, form.label_key if form.mapping else None)
     store = ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long))
-    if isinstance(names, (list, tuple)) and names:
-        store.classes = [str(c) for c in names]
+    if names:
+        store.classes = names
     return store
 
 

@@ -42,6 +42,10 @@ class ImageStore:
     def __len__(self) -> int:
         return len(self.images)
 
+    def __repr__(self) -> str:
+        names = self.classes if len(self.classes) <= 6 else [*self.classes[:5], "..."]
+        return f"ImageStore({len(self)} images of {tuple(self.images.shape[1:])}, {len(self.classes)} classes {names})"
+
     @property
     def num_classes(self) -> int:
         return len(self.classes)

@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 
 from ganaug.data import ImageStore, load_data
+from ganaug.data.huggingface import check_hf_container, class_names, is_hf_dataset
 from ganaug.data.items import ItemForm, item_form
 from ganaug.data.labels import class_balanced_sampler, item_of, read_labels
 from ganaug.data.memory import check_memory
@@ -153,9 +154,9 @@ class SyntheticMix(Dataset):
     # -- set-up checks ------------------------------------------------------------------------
 
     def _check_classes(self, real_labels: Sequence[int]) -> None:
-        names = getattr(self.real, "classes", None)
+        names = class_names(self.real, self.item_form.label_key if self.item_form.mapping else None)
         k = self.generator.num_classes
-        if isinstance(names, (list, tuple)) and names and len(names) != k:
+        if names and len(names) != k:
             raise DataError(
                 f"the real dataset has {len(names)} classes ({list(names)[:5]}...) but the generator was trained on "
                 f"{k} ({self.generator.classes[:5]}...); train the generator on this dataset"
@@ -293,9 +294,10 @@ class SyntheticMix(Dataset):
 def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, refresh: Any, max_draws: Any,
                      transform: Any, sample_filter: Any) -> None:
     """Refuse bad SyntheticMix arguments by name before anything is read or generated."""
-    if not isinstance(real, (Dataset, ImageStore)) or not hasattr(real, "__len__"):
-        raise ConfigError(f"real={type(real).__name__}: pass a map-style torch Dataset of (image, label) "
-                          "or an ImageStore")
+    check_hf_container(real, "real")
+    if not (isinstance(real, (Dataset, ImageStore)) or is_hf_dataset(real)) or not hasattr(real, "__len__"):
+        raise ConfigError(f"real={type(real).__name__}: pass a map-style torch Dataset of (image, label) or of "
+                          "dicts, a Hugging Face Dataset, or an ImageStore")
     if not isinstance(generator, TrainedGenerator):
         raise ConfigError(f"generator={type(generator).__name__ if generator is not None else None}: pass a trained "
                           "generator (ganaug.load('runs/<run>') or the result of ganaug.fit)")
