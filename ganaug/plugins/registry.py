@@ -41,6 +41,8 @@ from ganaug.errors import (
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.probe import probe_family
 from ganaug.plugins import hookspecs
+from ganaug.plugins.blame import (Location, location_of_exception, location_of_function,
+                                  location_of_validation_error)
 from ganaug.plugins.builtin import DEFAULT_PLUGINS
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -232,7 +234,7 @@ class Registry:
                 info = self.plugins.get(owner)
                 failure = PluginFailure(owner, info.distribution if info else "?", info.version if info else "?",
                                         f"{type(exc).__name__} in {hook}: {exc}")
-                _report(self.failures, failure, exc)
+                _report(self.failures, failure, exc, location_of_exception(exc, impl.plugin))
 
     def add_commands(self, cli: Any) -> None:
         """Let plugins add click subcommands to ``cli`` (``register_commands``), noting who added what."""
@@ -258,15 +260,18 @@ def strict_plugins() -> bool:
     return os.environ.get("GANAUG_STRICT_PLUGINS", "") not in ("", "0", "false", "False")
 
 
-def _report(failures: list[PluginFailure], failure: PluginFailure, exc: BaseException) -> None:
+def _report(failures: list[PluginFailure], failure: PluginFailure, exc: BaseException,
+            where: Location | None = None) -> None:
+    """Disable a plugin with a warning attributed to ``where`` (the plugin's file and line) when known."""
     if strict_plugins():
         raise exc
     failures.append(failure)
-    warnings.warn(
-        f"ganaug plugin {failure.name!r} ({failure.distribution} {failure.version}) failed and was skipped: "
-        f"{failure.error}. Set GANAUG_DISABLE_PLUGINS={failure.name} to silence this",
-        stacklevel=3,
-    )
+    message = (f"ganaug plugin {failure.name!r} ({failure.distribution} {failure.version}) failed and was skipped: "
+               f"{failure.error}. Set GANAUG_DISABLE_PLUGINS={failure.name} to silence this")
+    if where is None:
+        warnings.warn(message, stacklevel=3)
+    else:
+        warnings.warn_explicit(message, UserWarning, where[0], where[1])
 
 
 def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> list[str]:
@@ -280,13 +285,16 @@ def _add_plugin(registry: Registry, name: str, load: Callable[[], object], dist:
         plugin = load()
         pm.register(plugin, name=name)
     except Exception as exc:  # a broken plugin must not take ganaug down
-        _report(registry.failures, PluginFailure(name, dist, version, f"{type(exc).__name__}: {exc}"), exc)
+        _report(registry.failures, PluginFailure(name, dist, version, f"{type(exc).__name__}: {exc}"), exc,
+                location_of_validation_error(exc) or location_of_exception(exc))
         return
     problem = _unknown_hooks(pm, plugin)
     if problem:
+        unknown = [impl.function for caller in pm.get_hookcallers(plugin) or [] if not caller.has_spec()
+                   for impl in caller.get_hookimpls() if impl.plugin is plugin]
         pm.unregister(plugin, name=name)
         _report(registry.failures, PluginFailure(name, dist, version, problem),
-                pluggy.PluginValidationError(plugin, problem))
+                pluggy.PluginValidationError(plugin, problem), location_of_function(unknown[0]) if unknown else None)
         return
     registry.plugins[name] = PluginInfo(name, dist, version, _hooks_of(pm, plugin))
 

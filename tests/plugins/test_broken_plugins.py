@@ -76,8 +76,11 @@ def test_a_broken_plugin_is_disabled_by_name_and_the_rest_works(plugin, reason, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         registry = build_registry(entry_points=False, extra_plugins=(("broken", plugin),))
-    messages = [str(w.message) for w in caught if "plugin 'broken'" in str(w.message)]
+    mine = [w for w in caught if "plugin 'broken'" in str(w.message)]
+    messages = [str(w.message) for w in mine]
     assert len(messages) == 1, [str(w.message) for w in caught]
+    if type(plugin).__module__ == __name__:  # the plugins written in this file: the warning points here
+        assert mine[0].filename == __file__, (mine[0].filename, mine[0].lineno)
     assert "failed and was skipped" in messages[0] and "GANAUG_DISABLE_PLUGINS=broken" in messages[0]
     import re
 
@@ -102,8 +105,10 @@ def test_a_plugin_that_fails_to_import_is_disabled_naming_its_distribution(monke
                         lambda group=None, **kw: [FailingEntryPoint()] if group == "ganaug" else real(group=group, **kw))
     monkeypatch.setenv("GANAUG_STRICT_PLUGINS", "0")
     with pytest.warns(UserWarning, match=r"plugin 'broken_ep' \(ganaug-broken-dist 0.9\) failed and was skipped: "
-                                         r"ImportError: No module named 'ganaug_broken'.*GANAUG_DISABLE_PLUGINS"):
+                                         r"ImportError: No module named 'ganaug_broken'.*GANAUG_DISABLE_PLUGINS") as caught:
         registry = build_registry()
+    skipped = [w for w in caught if "broken_ep" in str(w.message)]
+    assert skipped[0].filename == __file__, "the warning points at the line that failed to import, not at ganaug"
     assert {"cdcgan", "img2img"} <= set(registry.generators)
 
 

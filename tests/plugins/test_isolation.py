@@ -21,8 +21,10 @@ class TypoHook:
 def test_a_misspelled_hook_disables_only_its_plugin(monkeypatch):
     monkeypatch.setenv("GANAUG_STRICT_PLUGINS", "0")
     with pytest.warns(UserWarning, match=r"plugin 'typo' .* skipped: 'register_generator' is not a ganaug hook "
-                                         r"\(did you mean 'register_generators'\?\).*GANAUG_DISABLE_PLUGINS=typo"):
+                                         r"\(did you mean 'register_generators'\?\).*GANAUG_DISABLE_PLUGINS=typo") as caught:
         registry = build_registry(entry_points=False, extra_plugins=(("typo", TypoHook()),))
+    typo = next(w for w in caught if "'typo'" in str(w.message))
+    assert (typo.filename, typo.lineno) == (__file__, TypoHook.register_generator.__code__.co_firstlineno)
     assert "typo" not in registry.plugins and registry.failures[0].name == "typo"
     assert {"cdcgan", "img2img"} <= set(registry.generators)
     registry.generator("test_cdcgan").build(num_classes=2, image_shape=(1, 8, 8))  # the rest works
