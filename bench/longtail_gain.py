@@ -41,10 +41,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.5])
     parser.add_argument("--no-gate", action="store_true", help="mix without SyntheticMix's fidelity gate and cap")
+    parser.add_argument("--synthetic-weights", type=float, nargs="*", default=[],
+                        help="also run the classic synthetic arms with synthetic items' loss weighted by each")
+    parser.add_argument("--arms", nargs="*", default=[],
+                        help="run only these synthetic arms (by name), beside the arms without synthetic data")
     parser.add_argument("--budget-check", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("bench/out/longtail_gain"))
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     with np.load(args.mnist) as archive:
         x_train, y_train = torch.from_numpy(archive["x_train"][:, None]), torch.from_numpy(archive["y_train"]).long()
         test = (archive["x_test"], archive["y_test"])
@@ -54,7 +59,8 @@ def main() -> None:
     print(f"subset: {subset.class_counts()} images per class")
     generator = ganaug.load(args.generator)
     common = {"seeds": args.seeds, "ratios": tuple(args.ratios), "long_tail_arms": True, "device": "cpu",
-              "fidelity_gate": not args.no_gate, "progress": False, "quality_samples": 100}
+              "fidelity_gate": not args.no_gate, "progress": False, "quality_samples": 100,
+              "synthetic_weights": tuple(args.synthetic_weights), "arms": tuple(args.arms)}
     report = ganaug.evaluate_gain(subset, test, generator=generator, steps=args.steps, out=args.out, **common)
     print(report.to_markdown())
     for line in report.verdict():
@@ -67,7 +73,8 @@ def main() -> None:
         print(f"| {arm} | " + " | ".join(f"{100 * v:.1f}" for v in values[5:]) + " |")
     if args.budget_check:
         longer = ganaug.evaluate_gain(subset, test, generator=generator, steps=3 * args.steps, out=args.out / "x3",
-                                      **{**common, "ratios": (), "synthetic_only": False})
+                                      **{**common, "ratios": (), "synthetic_only": False, "synthetic_weights": (),
+                                         "arms": ()})
         for name, rep in ((f"{args.steps} steps", report), (f"{3 * args.steps} steps", longer)):
             summary = rep.summary()
             ranking = sorted((a for a in summary if "synthetic" not in a),

@@ -38,7 +38,7 @@ class Classifier:
         self.batch_size = int(batch_size)
 
     def fit(self, dataset: Dataset, *, steps: int, batch_size: int, lr: float, seed: int,
-            balanced: bool = False) -> Classifier:
+            balanced: bool = False, synthetic_weight: float = 1.0) -> Classifier:
         """Train for ``steps`` Adam steps (torch) or on one pass of the data (scikit-learn).
 
         A dataset with ``set_epoch`` (a :class:`~ganaug.mix.SyntheticMix`) gets about ten synthetic
@@ -46,10 +46,18 @@ class Classifier:
         With ``balanced``, items are drawn with replacement, each class equally often (a torch
         classifier), or weighted by the inverse class frequency (a scikit-learn one with
         ``sample_weight``); the dataset must tell its labels (``labels()`` or ``targets``).
+        With ``synthetic_weight`` below 1 the items must be ``(image, label, is_synthetic)`` (a SyntheticMix with
+        ``return_source=True``), and a synthetic item's loss counts that much of a real one's.
         """
         if not self.is_torch:
-            images, labels = collate([dataset[i] for i in range(len(dataset))])
-            kwargs = {"sample_weight": class_balanced_sampler(labels).weights.numpy()} if balanced else {}
+            items = [dataset[i] for i in range(len(dataset))]
+            images, labels, *_ = collate(items)
+            weights = torch.ones(len(items), dtype=torch.float64)
+            if balanced:
+                weights = class_balanced_sampler(labels).weights.double()
+            if synthetic_weight != 1.0:
+                weights = weights * item_weights(items, synthetic_weight).double()
+            kwargs = {"sample_weight": weights.numpy()} if balanced or synthetic_weight != 1.0 else {}
             self.model = self.model.fit(images.flatten(1).numpy(), labels.numpy(), **kwargs)
             return self
         model = self.model.to(self.device).train()
@@ -66,8 +74,14 @@ class Classifier:
             while step < steps:
                 if epoch % refresh_every == 0 and hasattr(dataset, "set_epoch"):
                     dataset.set_epoch(epoch)
-                for images, labels in loader:
-                    loss = torch.nn.functional.cross_entropy(model(images.to(self.device)), labels.to(self.device))
+                for images, labels, *source in loader:
+                    losses = torch.nn.functional.cross_entropy(model(images.to(self.device)), labels.to(self.device),
+                                                               reduction="none")
+                    if synthetic_weight != 1.0:
+                        weights = _weights_of(source, synthetic_weight).to(self.device)
+                        loss = (losses * weights).sum() / weights.sum()
+                    else:
+                        loss = losses.mean()
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -143,7 +157,25 @@ def to_float_batch(images: Sequence[Any]) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2).float() / 255.0
 
 
-def collate(items: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(image, label)`` items to a float image batch in [0, 1] and int64 labels."""
-    images, labels = zip(*items)
-    return to_float_batch(images), torch.as_tensor([int(y) for y in labels])
+def collate(items: Sequence[tuple[Any, ...]]) -> tuple[torch.Tensor, ...]:
+    """``(image, label)`` items to a float image batch in [0, 1] and int64 labels; ``(image, label, is_synthetic)``
+    items (a SyntheticMix with ``return_source=True``) add a bool tensor of the flags."""
+    images, labels, *rest = zip(*items)
+    batch = (to_float_batch(images), torch.as_tensor([int(y) for y in labels]))
+    return batch + (torch.as_tensor([bool(s) for s in rest[0]]),) if rest else batch
+
+
+def item_weights(items: Sequence[tuple[Any, ...]], synthetic_weight: float) -> torch.Tensor:
+    """Loss weights of ``(image, label, is_synthetic)`` items: 1 for a real item, ``synthetic_weight`` for a
+    synthetic one."""
+    if any(len(item) < 3 for item in items[:1]):
+        raise ConfigError("synthetic_weight needs items (image, label, is_synthetic): build the SyntheticMix with "
+                          "return_source=True")
+    return _weights_of([torch.as_tensor([bool(item[2]) for item in items])], synthetic_weight)
+
+
+def _weights_of(source: list[torch.Tensor], synthetic_weight: float) -> torch.Tensor:
+    if not source:
+        raise ConfigError("synthetic_weight needs items (image, label, is_synthetic): build the SyntheticMix with "
+                          "return_source=True")
+    return 1.0 - source[0].float() * (1.0 - float(synthetic_weight))

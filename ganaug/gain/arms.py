@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ganaug.errors import ConfigError
@@ -9,6 +10,7 @@ from ganaug.gain.config import GainConfig
 
 FILTERED = ", filtered"
 BALANCED = ", balanced sampling"
+WEIGHTED = ", synthetic weight "
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Arm:
             within SyntheticMix's cap and fidelity gate, instead of a fixed share.
         balanced: class-balanced sampling of the training items (each class drawn equally often), the
             usual long-tail fix without synthetic data.
+        weight: the loss weight of a synthetic item relative to a real one (1: the same).
     """
 
     ratio: float = 0.0
@@ -31,6 +34,7 @@ class Arm:
     filtered: bool = False
     topup: bool = False
     balanced: bool = False
+    weight: float = 1.0
 
     @property
     def synthetic(self) -> bool:
@@ -47,7 +51,8 @@ class Arm:
 
     @property
     def name(self) -> str:
-        """``real[+classic][+synthetic@R|@balance][, filtered][, balanced sampling]`` or ``synthetic-only``."""
+        """``real[+classic][+synthetic@R|@balance][, filtered][, synthetic weight W][, balanced sampling]`` or
+        ``synthetic-only``."""
         if self.synthetic_only:
             return "synthetic-only"
         name = "real+classic" if self.classic else "real"
@@ -55,7 +60,8 @@ class Arm:
             name += "+synthetic@balance"
         elif self.synthetic:
             name += f"+synthetic@{self.ratio:g}"
-        return name + (FILTERED if self.filtered else "") + (BALANCED if self.balanced else "")
+        weighted = f"{WEIGHTED}{self.weight:g}" if self.synthetic and self.weight != 1.0 else ""
+        return name + (FILTERED if self.filtered else "") + weighted + (BALANCED if self.balanced else "")
 
     def __str__(self) -> str:
         return self.name
@@ -66,6 +72,10 @@ REAL, CLASSIC, SYNTHETIC_ONLY = Arm(), Arm(classic=True), Arm(ratio=1.0)
 
 def arms_for(config: GainConfig) -> list[Arm]:
     """Every arm of a protocol, in the order they run (the real ones first: the filter needs ``real+classic``).
+
+    With ``synthetic_weights``, every classic synthetic arm runs again with its synthetic items' loss weighted by
+    each weight. With ``arms``, only the named synthetic arms run, beside every arm without synthetic data (the
+    baselines they are judged against).
 
     With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
     sampling, with and without classic augmentation), and synthetic top-up arms, alone and with class-balanced
@@ -82,8 +92,17 @@ def arms_for(config: GainConfig) -> list[Arm]:
             arms += [Arm(topup=True, filtered=filtered), Arm(classic=True, topup=True, filtered=filtered)]
             arms += [Arm(topup=True, filtered=filtered, balanced=True),
                      Arm(classic=True, topup=True, filtered=filtered, balanced=True)]
+    for weight in config.synthetic_weights:  # the classic synthetic arms again, synthetic items down-weighted
+        arms += [dataclasses.replace(arm, weight=weight) for arm in list(arms)
+                 if arm.synthetic and arm.classic and not arm.filtered and arm.weight == 1.0]
     if config.synthetic_only:
         arms.append(SYNTHETIC_ONLY)
+    if config.arms:
+        unknown = sorted(set(config.arms) - {arm.name for arm in arms})
+        if unknown:
+            raise ConfigError(f"arms={unknown}: not arms of this protocol; its arms are "
+                              f"{', '.join(repr(arm.name) for arm in arms)}")
+        arms = [arm for arm in arms if not arm.synthetic or arm.name in config.arms]
     return arms
 
 
@@ -93,6 +112,11 @@ def arm_from_name(name: str) -> Arm:
         return SYNTHETIC_ONLY
     balanced = name.endswith(BALANCED)
     name = name.removesuffix(BALANCED)
+    name, _, weight_text = name.partition(WEIGHTED)
+    try:
+        weight = float(weight_text) if weight_text else 1.0
+    except ValueError:
+        raise ConfigError(f"not an arm name: {name!r}") from None
     filtered = name.endswith(FILTERED)
     base, _, ratio = name.removesuffix(FILTERED).partition("+synthetic@")
     if base not in ("real", "real+classic"):
@@ -102,4 +126,4 @@ def arm_from_name(name: str) -> Arm:
         value = 0.0 if topup or not ratio else float(ratio)
     except ValueError:
         raise ConfigError(f"not an arm name: {name!r}") from None
-    return Arm(value, base == "real+classic", filtered, topup, balanced)
+    return Arm(value, base == "real+classic", filtered, topup, balanced, weight)

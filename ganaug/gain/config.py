@@ -39,6 +39,12 @@ class GainConfig:
     gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1)
     gan_overrides: dict[str, Any] = option(default_factory=dict, help='Options of the generator family for '
                                            'train_gan (e.g. {"g_channels": 32}).')
+    synthetic_weights: tuple[float, ...] = option((), "Also run every classic synthetic arm with its synthetic "
+                                                  "items' loss weighted by each of these (0 < w < 1) relative to "
+                                                  "real ones (arms '..., synthetic weight W').", above=0, below=1,
+                                                  flag=True)
+    arms: tuple[str, ...] = option((), "Run only these synthetic arms (by name, e.g. 'real+classic+synthetic@0.5'), "
+                                   "beside every arm without synthetic data; empty: every arm.")
     synthetic_only: bool = option(True, "Include the synthetic-only arm (the Classification Accuracy Score).")
     filter_confidence: float | None = option(
         None, "Also run every synthetic arm keeping only samples that the seed's real+classic classifier gives "

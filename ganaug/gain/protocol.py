@@ -12,7 +12,9 @@ then train the same classifier, with the same budget in steps, on each arm:
   Accuracy Score);
 * with ``filter_confidence``, each synthetic arm again as ``..., filtered``: only synthetic images
   that the seed's ``real+classic`` classifier (trained on real images only) recognises as their own
-  class with that confidence.
+  class with that confidence;
+* with ``synthetic_weights``, each classic synthetic arm again as ``..., synthetic weight w``: a
+  synthetic item's loss counts ``w`` of a real one's.
 
 Every arm is scored on the same held-out test set, which never reaches GAN training, model
 selection or early stopping (there is none: budgets are fixed in steps). Results: accuracy, balanced
@@ -178,7 +180,7 @@ class _SeedRun:
         gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
         mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
-                           sample_filter=sample_filter, **policy, **gate)
+                           sample_filter=sample_filter, return_source=arm.weight != 1.0, **policy, **gate)
         if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
             self.fidelity = mix.fidelity
         try:
@@ -189,7 +191,8 @@ class _SeedRun:
             raise user_code_error("the classifier factory (classifier_factory=)", exc, "fix it (it is called as factory(num_classes=, "
                                   "image_shape=, seed=))") from exc
         classifier = Classifier(model, device=self.device).fit(mix, steps=config.steps, batch_size=config.batch_size,
-                                                              lr=config.lr, seed=seed, balanced=arm.balanced)
+                                                              lr=config.lr, seed=seed, balanced=arm.balanced,
+                                                              synthetic_weight=arm.weight)
         if arm in (REAL, CLASSIC):
             self.trained[arm] = classifier
         predictions = classifier.predict(self.test_store.images).numpy()
