@@ -179,9 +179,12 @@ def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, so
 @click.option("--task", type=click.Choice(["inpaint", "denoise", "enhance"]), default="inpaint", show_default=True,
               help="inpaint fills the masks; denoise and enhance redraw whole images.")
 @click.option("--masks", default=None, help="For inpaint: 'random' (a random box per image), a mask image for all "
-              "images, or an .npy/.npz with one mask per image in INPUT's order; white / 1 where a pixel is missing.")
+              "images, a folder with a mask image per input image under the same name (<class>/<name>.png or "
+              "<name>.png), or an .npy/.npz with one mask per image in INPUT's order; white / 1 where a pixel is "
+              "missing.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
-              help="A folder (written in ImageFolder layout, PNG) or a file ending in .npz.")
+              help="A folder (written in ImageFolder layout, PNG; a folder INPUT's file names are kept) or a file "
+              "ending in .npz.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent (and the random masks).")
 @click.option("--device", default="cpu", show_default=True, help="Device to run the generator on.")
 def restore_command(run: Path, input_data: str, task: str, masks: str | None, out_path: Path, seed: int,
@@ -192,24 +195,24 @@ def restore_command(run: Path, input_data: str, task: str, masks: str | None, ou
     classes (a folder in ImageFolder layout or an .npz with x and y), named like the training data's.
     """
     from ganaug.generator import load
-    from ganaug.restoration import restore
+    from ganaug.restoration import input_files, restore
 
     generator = load(run, device=device)
     images, labels = restore(generator, input_data, task=task, masks=masks, seed=seed)
-    written = write_samples(images, labels, generator.classes, out_path)
+    written = write_samples(images, labels, generator.classes, out_path, names=input_files(input_data))
     click.echo(f"restored {len(images)} images ({task}) to {written}")
 
 
-def write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
+def write_samples(images, labels, classes: list[str], out_path: Path, names: list[Path] | None = None) -> Path:
     """Write uint8 images as an .npz (x as uint8 (N, C, H, W) like ``sample()``, y, classes) or as PNG files in
-    ImageFolder layout."""
+    ImageFolder layout (``<class>/00000.png``..., or ``names``: each image's relative path, written as .png)."""
     try:
-        return _write_samples(images, labels, classes, out_path)
+        return _write_samples(images, labels, classes, out_path, names)
     except OSError as exc:
         raise ConfigError(f"--out {out_path}: cannot write there ({describe(exc).message})") from exc
 
 
-def _write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
+def _write_samples(images, labels, classes: list[str], out_path: Path, names: list[Path] | None) -> Path:
     if out_path.suffix.lower() == ".npz":  # x as sample() returns it: uint8 (N, C, H, W)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(out_path, x=images.numpy(), y=labels.numpy(), classes=np.array(classes))
@@ -219,13 +222,20 @@ def _write_samples(images, labels, classes: list[str], out_path: Path) -> Path:
         array = array[..., 0]
     from PIL import Image
 
+    if names is not None:
+        pngs = [name.with_suffix(".png") for name in names]
+        if len(set(pngs)) < len(pngs):  # a.jpg and a.png side by side: keep both suffixes
+            pngs = [name.with_name(name.name + ".png") for name in names]
     counters: dict[int, int] = {}
-    for image, label in zip(array, labels.tolist()):
-        folder = out_path / _safe_folder_name(classes[label])
-        folder.mkdir(parents=True, exist_ok=True)
-        index = counters.get(label, 0)
-        counters[label] = index + 1
-        Image.fromarray(image).save(folder / f"{index:05d}.png")
+    for position, (image, label) in enumerate(zip(array, labels.tolist())):
+        if names is not None:
+            target = out_path / pngs[position]
+        else:
+            index = counters.get(label, 0)
+            counters[label] = index + 1
+            target = out_path / _safe_folder_name(classes[label]) / f"{index:05d}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(target)
     return out_path
 
 

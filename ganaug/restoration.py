@@ -2,19 +2,21 @@
 
 :func:`restore` reads the images (a folder in ImageFolder layout, an ``.npz``, arrays or a tensor
 batch with labels: anything :func:`ganaug.load_data` reads), brings them to the generator's size and
-channels, matches their classes to the generator's by name, reads the masks (an image for all, or
-an ``.npy``/``.npz`` array with one per image, in the data's order) and calls
+channels, matches their classes to the generator's by name, reads the masks (an image for all, a folder with one mask image per input image under the same
+name, or an ``.npy``/``.npz`` array with one per image, in the data's order) and calls
 :meth:`ganaug.TrainedGenerator.restore`.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ganaug.data import DataSource, ImageStore, load_data
+from ganaug.data.folders import IMAGE_EXTENSIONS, FolderScan, class_folders, find_image_files
 from ganaug.errors import DataError
 from ganaug.generator import TrainedGenerator, load
 
@@ -30,8 +32,10 @@ def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task:
         data: the damaged images with their labels.
         task: ``"inpaint"`` (fill ``masks``), ``"denoise"`` or ``"enhance"``.
         masks: for inpainting: ``"random"`` (a random box per image), a mask image file (one mask for
-            all), an ``.npy``/``.npz`` file or an array of one mask per image (N, H, W), in the order of
-            ``data``; 1 (or 255) where a pixel is missing.
+            all), a folder of mask images named like ``data``'s image files (``masks/<class>/<name>.png``
+            or ``masks/<name>.png``; ``data`` must then be a folder), an ``.npy``/``.npz`` file or an
+            array of one mask per image (N, H, W), in the order of ``data``; 1 (or 255) where a pixel
+            is missing. Mask images are resized like the images (nearest neighbour).
         seed: the latent's seed (and the random boxes').
         device: where the generator runs when given as a path.
     """
@@ -40,8 +44,45 @@ def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task:
     channels, height, width = generator.image_shape
     store = load_data(data, image_size=(height, width), channels=channels, min_classes=1)
     labels = _generator_labels(store, generator)
-    restored = generator.restore(store.images, labels, task=task, masks=_read_masks(masks, store), seed=seed)
+    mask_folder = masks is not None and not isinstance(masks, (torch.Tensor, np.ndarray)) and Path(masks).is_dir()
+    read = _mask_folder(Path(masks), data, store) if mask_folder else _read_masks(masks, store)  # type: ignore[arg-type]
+    restored = generator.restore(store.images, labels, task=task, masks=read, seed=seed)
     return restored, labels
+
+
+def input_files(data: DataSource) -> list[Path] | None:
+    """The image files of a folder input, relative to it, in the order :func:`ganaug.load_data` reads them;
+    None for inputs that are not folders."""
+    if not isinstance(data, (str, Path)) or not Path(data).is_dir():
+        return None
+    root, scan = Path(data), FolderScan()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # load_data has warned about what it left out
+        for label, name in enumerate(class_folders(root)):
+            find_image_files(root / name, label, scan)
+    return [path.relative_to(root) for path, _ in scan.files]
+
+
+def _mask_folder(folder: Path, data: DataSource, store: ImageStore) -> torch.Tensor:
+    """One mask per input image from ``folder``, found by the image's name (``<class>/<name>.*`` or ``<name>.*``)."""
+    files = input_files(data)
+    if files is None:
+        raise DataError(f"the mask folder {folder} pairs masks with image files by name, so INPUT must be a folder "
+                        "too; for an .npz or arrays, give the masks as an .npy/.npz in the same order")
+    masks, missing = [], []
+    for relative in files:
+        candidates = [folder / relative.parent / (relative.stem + ext) for ext in (relative.suffix, *IMAGE_EXTENSIONS)]
+        candidates += [folder / (relative.stem + ext) for ext in (relative.suffix, *IMAGE_EXTENSIONS)]
+        found = next((path for path in candidates if path.is_file()), None)
+        if found is None:
+            missing.append(relative)
+            continue
+        masks.append(_mask_image(found, store, resize=True))
+    if missing:
+        raise DataError(f"the mask folder {folder} has no mask for {len(missing)} of the {len(files)} input images, "
+                        f"first: {missing[0]} (looked for {folder / missing[0].parent / missing[0].stem}.* and "
+                        f"{folder / missing[0].stem}.*); give every image a mask of the same name")
+    return torch.stack(masks)
 
 
 def sources_for(generator: TrainedGenerator, data: DataSource) -> ImageStore:
@@ -92,15 +133,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _mask_image(path: Path, store: ImageStore) -> torch.Tensor:
+def _mask_image(path: Path, store: ImageStore, resize: bool = False) -> torch.Tensor:
     from PIL import Image, UnidentifiedImageError
 
+    height, width = store.image_shape[1:]
     try:
         with Image.open(path) as image:
-            mask = np.asarray(image.convert("L"))
+            gray = image.convert("L")
+            if resize and gray.size != (width, height):
+                gray = gray.resize((width, height), Image.Resampling.NEAREST)
+            mask = np.asarray(gray)
     except (OSError, UnidentifiedImageError) as exc:
         raise DataError(f"cannot read the mask image {path}: {exc}") from None
-    height, width = store.image_shape[1:]
     if mask.shape != (height, width):
         raise DataError(f"the mask image {path} is {mask.shape[1]}x{mask.shape[0]}, the images {width}x{height}")
     return torch.from_numpy(mask.copy())

@@ -102,3 +102,46 @@ def test_sample_of_an_image_family_needs_sources(run, tmp_path, data):
     assert result.exit_code == 0, result.output
     with np.load(tmp_path / "s.npz") as sampled:
         assert sampled["y"].tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def _input_folder(data, root):
+    """Two classes of the tiny data as PNG files, 16x16 (twice the generator's size)."""
+    for label in (0, 2):
+        folder = root / data.classes[label]
+        folder.mkdir(parents=True)
+        for i, image in enumerate(data.images[data.labels == label][:2]):
+            Image.fromarray(image[0].numpy()).resize((16, 16), Image.Resampling.NEAREST).save(folder / f"scan{i}.png")
+    return root
+
+
+def test_a_mask_folder_pairs_masks_with_images_by_name_and_the_output_keeps_the_names(run, data, tmp_path):
+    source = _input_folder(data, tmp_path / "input")
+    masks = tmp_path / "masks"
+    for relative, rows in ((f"{data.classes[0]}/scan0", 0), (f"{data.classes[0]}/scan1", 8),
+                           (f"{data.classes[2]}/scan0", 0), ("scan1", 8)):  # scan1 of class 2: the flat fallback
+        mask = np.zeros((16, 16), dtype=np.uint8)
+        mask[rows:rows + 8] = 255  # the top or the bottom half, at the input's size
+        (masks / relative).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(mask).save(masks / f"{relative}.png")
+    result = CliRunner().invoke(main, ["restore", str(run), str(source), "--masks", str(masks),
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+    assert written == sorted(str(p.relative_to(source)) for p in source.rglob("*.png"))
+    read = ganaug.load_data(source, image_size=8).images[:, 0].numpy()  # as restore reads them, in file order
+    for index, relative, kept in ((0, f"{data.classes[0]}/scan0.png", slice(4, 8)),
+                                  (1, f"{data.classes[0]}/scan1.png", slice(0, 4)),
+                                  (3, f"{data.classes[2]}/scan1.png", slice(0, 4))):
+        restored = np.asarray(Image.open(tmp_path / "out" / relative))
+        assert np.array_equal(restored[kept], read[index][kept]), relative  # the unmasked half is untouched
+
+
+def test_a_mask_folder_with_a_missing_mask_or_for_an_npz_is_refused_by_name(run, data, damaged, tmp_path):
+    source = _input_folder(data, tmp_path / "input")
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    Image.fromarray(np.zeros((16, 16), dtype=np.uint8)).save(masks / "scan0.png")
+    with pytest.raises(ganaug.DataError, match=r"no mask for 2 of the 4 input images, first: .*scan1\.png"):
+        restore(run, source, masks=masks)
+    with pytest.raises(ganaug.DataError, match="INPUT must be a folder too"):
+        restore(run, damaged, masks=masks)
