@@ -357,7 +357,7 @@ CLI_CASES = [
         f"the data function '{DATA_MODULE}:boom' raised RuntimeError: disk on fire at {{d}}/{DATA_MODULE}.py:{BOOM_LINE}"),
     cli("data-function-needs-an-argument", f"train {DATA_MODULE}:needs_an_argument {TRAIN}",
         f"'{DATA_MODULE}:needs_an_argument' raised TypeError"),
-    cli("data-function-returns-a-list", f"train {DATA_MODULE}:a_list {TRAIN}", "returned a list, not a torch Dataset"),
+    cli("data-function-returns-a-list", f"train {DATA_MODULE}:a_list {TRAIN}", "returned a list, not a torch or Hugging Face Dataset"),
     cli("data-dataset-item-raises", f"train {DATA_MODULE}:raising_dataset {TRAIN}",
         "RaisingAtItem4[4] (item 4 of the dataset) raised ValueError: bad row"),
     cli("data-dataset-not-pairs", f"train {DATA_MODULE}:not_pairs {TRAIN}", "item 0 of NotPairs is not an (image, label)"),

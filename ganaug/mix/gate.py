@@ -66,7 +66,8 @@ def gate(per_class: Sequence[int], real_counts: Sequence[int], fidelity: Fidelit
             relative = fidelity.relative[k]
             scale = min(1.0, relative) if relative == relative else 1.0
         if max_per_real is not None:
-            out[k] = min(count, math.floor(max_per_real * real_counts[k] * scale))
+            cap = max_per_real * real_counts[k] * scale
+            out[k] = min(count, math.floor(cap)) if cap < count else count  # a huge cap (1e308 * 10) is no cap
     if failing:
         warnings.warn(f"no synthetic images for class(es) {', '.join(map(repr, failing))}: their samples fail the "
                       f"fidelity check ({fidelity.warning()})", stacklevel=3)

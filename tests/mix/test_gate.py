@@ -32,6 +32,7 @@ def test_cap_per_real_image_scaled_by_relative_fidelity():
     assert out == [20, 18, 0, 20]  # class1: 0.81 / 0.9 = 0.9 of the cap; class3 unjudged keeps the plain cap
     assert gate([495, 3], [5, 5], None, max_per_real=4.0) == [20, 3]
     assert gate([495, 3], [5, 5], None, max_per_real=None) == [495, 3]
+    assert gate([495, 3], [5, 5], None, max_per_real=1.797693134862316e307) == [495, 3]  # was an OverflowError
 
 
 @pytest.fixture(scope="module")
