@@ -37,6 +37,21 @@ def read_labels(dataset: Dataset, item_keys: Sequence[str] | None = None) -> lis
     return labels_by_iterating(dataset, item_keys)
 
 
+def checked_label(label: object, where: str) -> int:
+    """``label`` as an int 0..K-1 (an int, a NumPy integer or a one-element integer tensor), or a DataError that
+    names ``where`` (``"item 3"``, ``"item 3 of MyDataset"``) and the fix."""
+    if isinstance(label, torch.Tensor):
+        if label.numel() != 1 or label.dtype.is_floating_point or label.dtype == torch.bool:
+            raise DataError(f"label of {where} is a {label.dtype} tensor {tuple(label.shape)}; use an int")
+        label = label.item()
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise DataError(f"label of {where} is {label!r} ({type(label).__name__}), not an integer; labels must be "
+                        "ints 0..K-1 (map class names to integers)")
+    if label < 0:
+        raise DataError(f"label of {where} is {label}, negative; labels must be 0..K-1")
+    return int(label)
+
+
 PROGRESS_FROM = 2000
 """Datasets at least this long show a progress bar while their labels are read by iterating."""
 
@@ -74,12 +89,7 @@ def labels_by_iterating(dataset: Dataset, item_keys: Sequence[str] | None = None
     for index in tqdm(range(n), desc=f"reading the labels of {type(dataset).__name__} (pass labels= to skip)",
                       disable=n < PROGRESS_FROM, unit="item"):
         _, label = form.split(item_of(dataset, index), index, where)
-        if isinstance(label, torch.Tensor) and label.numel() == 1:
-            label = label.item()
-        if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
-            raise DataError(f"label of item {index} of {type(dataset).__name__} is {label!r}, not an integer; "
-                            "labels must be ints 0..K-1 (or pass labels=)")
-        labels.append(int(label))
+        labels.append(checked_label(label, f"item {index} of {where}"))
     return labels
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,12 +27,11 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ganaug.data.folders import read_image_folder
 from ganaug.data.huggingface import check_hf_container, class_names, is_hf_dataset
 from ganaug.data.items import item_form
-from ganaug.data.labels import item_of
+from ganaug.data.labels import checked_label, item_of
 from ganaug.data.memory import check_memory
 from ganaug.data.pixels import (
     SizeArg,
@@ -342,7 +340,7 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=N
         if index == 0:
             form = item_form(item, type(dataset).__name__, item_keys)
         image, label = form.split(item, index, type(dataset).__name__)
-        labels.append(_check_label(label, index))
+        labels.append(checked_label(label, f"item {index}"))
         images.append(_image_to_chw_uint8(image, f"item {index}", channels))
         if index == 0:  # predict the store's size from the first image before loading the rest
             first = images[0]
@@ -353,18 +351,3 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=N
     if names:
         store.classes = names
     return store
-
-
-def _check_label(label: Any, index: int) -> int:
-    if isinstance(label, torch.Tensor):
-        if label.numel() != 1 or label.dtype.is_floating_point or label.dtype == torch.bool:
-            raise DataError(f"label of item {index} is a {label.dtype} tensor {tuple(label.shape)}; use an int")
-        label = label.item()
-    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
-        raise DataError(
-            f"label of item {index} is {label!r} ({type(label).__name__}), not an integer; "
-            "labels must be ints 0..K-1 (map class names to integers)"
-        )
-    if label < 0:
-        raise DataError(f"label of item {index} is {label}, negative; labels must be 0..K-1")
-    return int(label)

@@ -21,7 +21,6 @@ sampler or the number of workers. Random transforms are seeded per item for the 
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,7 +31,12 @@ from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 from ganaug.data import ImageStore, load_data
 from ganaug.data.huggingface import check_hf_container, class_names, is_hf_dataset
 from ganaug.data.items import ItemForm, item_form
-from ganaug.data.labels import class_balanced_sampler, item_of, read_labels
+from ganaug.data.labels import (
+    checked_label,
+    class_balanced_sampler,
+    item_of,
+    read_labels,
+)
 from ganaug.data.memory import check_memory
 from ganaug.errors import ConfigError, DataError, user_code_error
 from ganaug.generator import TrainedGenerator
@@ -323,7 +327,4 @@ def _checked_labels(labels: Any) -> list[int]:
     if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
         raise DataError(f"labels={labels!r}: pass one integer label per real item (a list, array or tensor)")
     values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
-    for index, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise DataError(f"labels= item {index} is {value!r}; labels must be integers 0..K-1")
-    return [int(v) for v in values]
+    return [checked_label(value, f"item {index} of labels=") for index, value in enumerate(values)]
