@@ -18,8 +18,8 @@ import click
 import numpy as np
 
 from ganaug._version import __version__
-from ganaug.cli_options import config_flags, given
 from ganaug.boundary import debug_requested, describe
+from ganaug.cli_options import config_flags, given
 from ganaug.errors import ConfigError, TrainingInterrupted
 from ganaug.gain.config import GainConfig
 from ganaug.train.config import TrainConfig

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from ganaug import storage
-from ganaug.data.memory import check_memory
 from ganaug.corruptions import TASKS, box_masks, normal_to_uniform
+from ganaug.data.memory import check_memory
 from ganaug.devices import resolve_device
 from ganaug.errors import CheckpointError, ConfigError, DataError, UnknownGeneratorError
 from ganaug.gan import GAN, to_uint8, to_unit_range

@@ -16,7 +16,12 @@ import numpy as np
 import torch
 
 from ganaug.data import DataSource, ImageStore, load_data
-from ganaug.data.folders import IMAGE_EXTENSIONS, FolderScan, class_folders, find_image_files
+from ganaug.data.folders import (
+    IMAGE_EXTENSIONS,
+    FolderScan,
+    class_folders,
+    find_image_files,
+)
 from ganaug.errors import DataError
 from ganaug.generator import TrainedGenerator, load
 

@@ -27,7 +27,6 @@ every ratio (no ratio is picked on test scores).
 from __future__ import annotations
 
 import copy
-
 import dataclasses
 import os
 import time

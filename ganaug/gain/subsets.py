@@ -9,7 +9,6 @@ from torch.utils.data import Dataset
 from ganaug.data import ImageStore
 from ganaug.errors import ConfigError, DataError
 
-
 MIN_PER_CLASS = 2
 """Images the rarest class keeps in the long-tail protocol: fewer leave nothing to learn from or judge."""
 

@@ -39,11 +39,15 @@ from ganaug.errors import (
     UnknownNameError,
 )
 from ganaug.gan import GAN, GANConfig
-from ganaug.plugins.probe import probe_family
 from ganaug.plugins import hookspecs
-from ganaug.plugins.blame import (Location, location_of_exception, location_of_function,
-                                  location_of_validation_error)
+from ganaug.plugins.blame import (
+    Location,
+    location_of_exception,
+    location_of_function,
+    location_of_validation_error,
+)
 from ganaug.plugins.builtin import DEFAULT_PLUGINS
+from ganaug.plugins.probe import probe_family
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 REGISTER_HOOKS = ("register_generators", "register_classifiers", "register_datasets")
@@ -66,7 +70,9 @@ class GeneratorEntry:
         valid = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - valid)
         if unknown:
-            from ganaug.train.config import TRAIN_FIELDS  # the other options a user may have meant
+            from ganaug.train.config import (
+                TRAIN_FIELDS,  # the other options a user may have meant
+            )
 
             hints = []
             for key in unknown:

@@ -27,7 +27,12 @@ from ganaug._version import __version__
 from ganaug.errors import CheckpointError
 from ganaug.runs.folder import RunFolder
 from ganaug.runs.metadata import check_checkpoint_meta
-from ganaug.storage import META_FILE, read_folder, remove_atomically, write_folder_atomically
+from ganaug.storage import (
+    META_FILE,
+    read_folder,
+    remove_atomically,
+    write_folder_atomically,
+)
 
 CHECKPOINT_FORMAT = "ganaug-checkpoint"
 

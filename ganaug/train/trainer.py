@@ -24,7 +24,13 @@ from tqdm.auto import tqdm
 
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
-from ganaug.errors import DISK_FULL, CheckpointError, ConfigError, DiskFullError, TrainingInterrupted
+from ganaug.errors import (
+    DISK_FULL,
+    CheckpointError,
+    ConfigError,
+    DiskFullError,
+    TrainingInterrupted,
+)
 from ganaug.gan import to_unit_range, update_ema
 from ganaug.generator import GENERATOR_META, GENERATOR_WEIGHTS, TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
