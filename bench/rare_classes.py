@@ -71,7 +71,7 @@ def main() -> None:
         report = ganaug.evaluate_gain(
             train, test, train_gan=True, seeds=args.seeds, seed=args.seed, steps=steps, ratios=tuple(args.ratios),
             gan_steps=args.gan_steps, gan_batch_size=64, gan_model=args.gan_model, gan_overrides=args.gan_options,
-            device=args.device, progress=False,
+            device=args.device, progress=False, keep_generators=True,
             out=folder / f"seed{args.seed}" if args.seeds == 1 else folder, **SETTINGS[name])
         minutes = (time.perf_counter() - started) / 60
         print(f"\n### {name}, seeds {args.seed}..{args.seed + args.seeds - 1}, {steps} steps ({minutes:.1f} min)\n")

@@ -37,6 +37,9 @@ class GainConfig:
     gan_model: str = option("cdcgan", "Generator family trained with train_gan.", flag=True)
     gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=0, flag=True)
     gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1)
+    keep_generators: bool = option(False, "With train_gan and an output folder, save each seed's generator to "
+                                   "<out>/generators/seed<N> (load it with ganaug.load, or pass it as --generator).",
+                                   flag=True)
     gan_overrides: dict[str, Any] = option(default_factory=dict, help='Options of the generator family for '
                                            'train_gan (e.g. {"g_channels": 32}).')
     synthetic_weights: tuple[float, ...] = option((), "Also run every classic synthetic arm with its synthetic "

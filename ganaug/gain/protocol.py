@@ -89,6 +89,9 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
     elif generator is not None and not isinstance(generator, TrainedGenerator):
         raise ConfigError(f"generator={type(generator).__name__}: pass a TrainedGenerator (ganaug.load(...)) or the "
                           "path of a run or saved generator")
+    if config.keep_generators and (out is None or not config.train_gan):
+        raise ConfigError("keep_generators saves the generators that train_gan trains into the output folder: pass "
+                          "train_gan=True (--train-gan) and out= (--out)")
     if classic is not None and not callable(classic):
         raise ConfigError(f"classic={classic!r} must be callable (an albumentations transform), or None for the "
                           "default preset")
@@ -112,6 +115,8 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
             bar.set_description(f"gain: training {config.gan_model} (seed {seed})")
             generator = _train_generator(subset, config, seed, registry)
             report.gan_training_sets.append(subset_idx.tolist())
+            if config.keep_generators:
+                generator.save(Path(out) / "generators" / f"seed{seed}")  # type: ignore[arg-type]
         report.config["generator"] = {"model": generator.model, "conditioning": generator.conditioning}
         transform = classic if classic is not None else classic_preset(train_store.image_shape, seed)
         seed_run = _SeedRun(config, subset, test_store, generator, transform, factory, seed)

@@ -127,6 +127,16 @@ def test_no_test_image_reaches_gan_training(monkeypatch):
     assert report.gan_training_sets and all(len(s) == 20 for s in report.gan_training_sets)
 
 
+def test_keep_generators_saves_each_seeds_generator(tmp_path):
+    store = make_tiny_data(num_classes=4, per_class=20)
+    evaluate_gain(store, train_gan=True, gan_model="test_cdcgan", gan_steps=1, gan_batch_size=8, per_class=5,
+                  keep_generators=True, out=tmp_path / "gain", **{**FAST, "seed": 3})
+    kept = [ganaug.load(tmp_path / "gain" / "generators" / f"seed{seed}") for seed in (3, 4)]
+    assert [g.model for g in kept] == ["test_cdcgan"] * 2 and kept[0].classes == store.classes
+    with pytest.raises(ganaug.ConfigError, match="keep_generators saves the generators that train_gan trains"):
+        evaluate_gain(store, train_gan=True, gan_model="test_cdcgan", keep_generators=True, **FAST)
+
+
 def test_bad_options(generator):
     store = make_tiny_data(num_classes=4, per_class=20)
     with pytest.raises(ganaug.ConfigError, match="not both"):
