@@ -29,14 +29,17 @@ def plot_ratio_curve(summary: dict[str, Any], config: dict[str, Any], path: Path
               if not filtered or config.get("filter_confidence") is not None]
     for classic, filtered in curves:
         arms = [Arm(classic=classic)] + [Arm(r, classic, filtered) for r in config["ratios"]]
-        stats = [summary[arm.name][metric] for arm in arms]
+        points = [(share, summary[arm.name][metric]) for share, arm in zip(ratios, arms) if arm.name in summary]
+        if len(points) < 2:  # the ratio arms were not run (GainConfig.arms picked others)
+            continue
+        shares, stats = [p[0] for p in points], [p[1] for p in points]
         mean = np.array([s["mean"] for s in stats]) * 100
         low = np.array([s["ci_low"] for s in stats], dtype=float) * 100
         high = np.array([s["ci_high"] for s in stats], dtype=float) * 100
         label = ("real + classic + synthetic" if classic else "real + synthetic") + (FILTERED if filtered else "")
-        (line,) = ax.plot(ratios, mean, marker="o", label=label, linestyle=":" if filtered else "-")
+        (line,) = ax.plot(shares, mean, marker="o", label=label, linestyle=":" if filtered else "-")
         if np.isfinite(low).all() and not filtered:  # bands for the unfiltered curves only, to stay readable
-            ax.fill_between(ratios, low, high, color=line.get_color(), alpha=0.2)
+            ax.fill_between(shares, low, high, color=line.get_color(), alpha=0.2)
     if "synthetic-only" in summary:
         ax.axhline(summary["synthetic-only"][metric]["mean"] * 100, color="grey", linestyle="--",
                    label="synthetic only (CAS)")

@@ -165,8 +165,9 @@ class GainReport:
             lines.append("Per-class fidelity of the generator's samples (share a judge fitted on the real images takes "
                          "for their class, mean over seeds): " + ", ".join(
                              f"{name} {100 * v:.0f}%" for name, v in zip(self.classes, mean)) + ".")
-        if self.quality:
-            q = {k: float(np.nanmean([item[k] for item in self.quality])) for k in
+        measured = [item for item in self.quality if "conditional_accuracy" in item]  # not with scikit-learn judges
+        if measured:
+            q = {k: float(np.nanmean([item[k] for item in measured])) for k in
                  ("conditional_accuracy", "frechet_distance", "precision", "recall", "density", "coverage")}
             lines.append("")
             lines.append("Generator quality (mean over seeds, in the real-trained classifier's feature space): "

@@ -85,11 +85,13 @@ def test_weighted_arms_their_names_and_the_arms_filter():
         GainConfig(synthetic_weights=(1.5,))
 
 
-def test_the_protocol_runs_a_weighted_arm(tiny_generator):
+def test_the_protocol_runs_a_weighted_arm_and_saves_its_report(tiny_generator, tmp_path):
     data = make_tiny_data(num_classes=4, per_class=20)
     report = evaluate_gain(data, generator=tiny_generator, seeds=1, steps=3, ratios=(0.5,), synthetic_weights=(0.5,),
+                           out=tmp_path / "gain",
                            arms=("real+classic+synthetic@0.5, synthetic weight 0.5",), classifier="logreg",
                            synthetic_only=False, progress=False, quality_samples=4, fidelity_gate=False)
     names = [run["arm"] for run in report.runs]
     assert names == ["real", "real+classic", "real+classic+synthetic@0.5, synthetic weight 0.5"]
     assert report.runs[-1]["n_synthetic"] > 0
+    assert (tmp_path / "gain" / "gain_vs_ratio.png").exists() and (tmp_path / "gain" / "gain.json").exists()
