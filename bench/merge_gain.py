@@ -23,6 +23,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reports", type=Path, nargs="+", help="gain.json files")
     parser.add_argument("--out", type=Path, default=None, help="write gain.json, gain.md and plots here")
+    parser.add_argument("--tail", type=int, default=0,
+                        help="also print per-class recall of the last N classes (the rarest of a long-tail draw) and "
+                             "every arm's balanced accuracy per seed")
     args = parser.parse_args()
 
     loaded = [json.loads(path.read_text()) for path in args.reports]
@@ -46,6 +49,14 @@ def main() -> None:
     print(report.to_markdown())
     for line in report.verdict():
         print(f"- {line}")
+    if args.tail:
+        classes = first["classes"][-args.tail:]
+        print(f"\n| arm | {' | '.join(classes)} | balanced accuracy per seed |\n|---|" + "---|" * (len(classes) + 1))
+        for arm, recall in report.per_class_recall().items():
+            per_seed = [100 * run["metrics"]["balanced_accuracy"] for run in sorted(runs, key=lambda r: r["seed"])
+                        if run["arm"] == arm]
+            print(f"| {arm} | " + " | ".join(f"{100 * v:.1f}" for v in recall[-args.tail:]) + " | "
+                  + ", ".join(f"{v:.1f}" for v in per_seed) + " |")
     if args.out:
         report.save(args.out)
         print(f"\nwrote {args.out}")
