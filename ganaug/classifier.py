@@ -168,10 +168,8 @@ def collate(items: Sequence[tuple[Any, ...]]) -> tuple[torch.Tensor, ...]:
 def item_weights(items: Sequence[tuple[Any, ...]], synthetic_weight: float) -> torch.Tensor:
     """Loss weights of ``(image, label, is_synthetic)`` items: 1 for a real item, ``synthetic_weight`` for a
     synthetic one."""
-    if any(len(item) < 3 for item in items[:1]):
-        raise ConfigError("synthetic_weight needs items (image, label, is_synthetic): build the SyntheticMix with "
-                          "return_source=True")
-    return _weights_of([torch.as_tensor([bool(item[2]) for item in items])], synthetic_weight)
+    flags = [torch.as_tensor([bool(item[2]) for item in items])] if items and len(items[0]) >= 3 else []
+    return _weights_of(flags, synthetic_weight)
 
 
 def _weights_of(source: list[torch.Tensor], synthetic_weight: float) -> torch.Tensor:
