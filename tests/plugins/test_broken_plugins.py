@@ -113,26 +113,8 @@ def test_a_plugin_that_fails_to_import_is_disabled_naming_its_distribution(monke
 
 
 def test_a_family_with_the_wrong_output_shape_is_refused_when_built(monkeypatch):
-    class Flat(CDCGAN):
-        def __init__(self, config, num_classes, image_shape):
-            super().__init__(config, num_classes, image_shape)
-            inner = self.generator
+    from tests.plugins.test_isolation import FlatPlugin  # its generator returns (B, C*H*W)
 
-            class Flatten(torch.nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.inner = inner
-
-                def forward(self, z, labels):
-                    return self.inner(z, labels).flatten(1)
-
-            self.generator = Flatten()
-
-    class Plugin:
-        @ganaug.hookimpl
-        def register_generators(self, register):
-            register("flat", Flat, defaults={"g_channels": 8, "d_channels": 8, "z_dim": 8})
-
-    registry = build_registry(entry_points=False, extra_plugins=(("flat-plugin", Plugin()),))
+    registry = build_registry(entry_points=False, extra_plugins=(("flat-plugin", FlatPlugin()),))
     with pytest.raises(PluginError, match=r"returns a batch of shape \(2, 64\).*GANAUG_DISABLE_PLUGINS=flat-plugin"):
         registry.generator("flat").build(num_classes=3, image_shape=(1, 8, 8))
