@@ -294,31 +294,32 @@ def _add_plugin(registry: Registry, name: str, load: Callable[[], object], dist:
         _report(registry.failures, PluginFailure(name, dist, version, f"{type(exc).__name__}: {exc}"), exc,
                 location_of_validation_error(exc) or location_of_exception(exc))
         return
-    problem = _unknown_hooks(pm, plugin)
+    problem, where = _unknown_hooks(pm, plugin)
     if problem:
-        unknown = [impl.function for caller in pm.get_hookcallers(plugin) or [] if not caller.has_spec()
-                   for impl in caller.get_hookimpls() if impl.plugin is plugin]
         pm.unregister(plugin, name=name)
         _report(registry.failures, PluginFailure(name, dist, version, problem),
-                pluggy.PluginValidationError(plugin, problem), location_of_function(unknown[0]) if unknown else None)
+                pluggy.PluginValidationError(plugin, problem), where)
         return
     registry.plugins[name] = PluginInfo(name, dist, version, _hooks_of(pm, plugin))
 
 
-def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> str:
-    """What pluggy's ``check_pending`` would refuse in ``plugin``: hook implementations no ganaug hook matches."""
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> tuple[str, Location | None]:
+    """What pluggy's ``check_pending`` would refuse in ``plugin`` (hook implementations no ganaug hook matches),
+    and where the first of them is defined; ``("", None)`` when nothing."""
     known = sorted(caller.name for caller in pm.hook.__dict__.values()
                    if isinstance(caller, pluggy.HookCaller) and caller.has_spec())
-    problems = []
+    problems, functions = [], []
     for caller in pm.get_hookcallers(plugin) or []:
-        if caller.has_spec() or all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
+        mine = [impl for impl in caller.get_hookimpls() if impl.plugin is plugin]
+        if caller.has_spec() or all(impl.optionalhook for impl in mine):
             continue
         close = difflib.get_close_matches(caller.name, known, n=1, cutoff=0.6)
         problems.append(f"{caller.name!r} is not a ganaug hook" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        functions += [impl.function for impl in mine]
     if not problems:
-        return ""
+        return "", None
     return (f"{'; '.join(problems)}. Rename the function marked @ganaug.hookimpl to one of: {', '.join(known)} "
-            "(see docs/plugins.md)")
+            "(see docs/plugins.md)"), location_of_function(functions[0]) if functions else None
 
 
 def build_registry(*, entry_points: bool = True, extra_plugins: tuple[tuple[str, object], ...] = ()) -> Registry:
