@@ -15,6 +15,10 @@ GPU runs them side by side; ``bench/merge_gain.py`` merges the per-seed reports:
     python bench/rare_classes.py ../shared/data/mnist.npz --settings longtail100 --seed 0 --seeds 1 --device cuda
     python bench/merge_gain.py bench/out/rare_classes/longtail100/seed*/gain.json --out merged/
 
+``--arms`` runs only the named synthetic arms (beside every baseline); ``--generators DIR`` reuses the
+generators kept in ``DIR/seed<N>`` instead of training them (each seed's generator was trained on that
+seed's subset, so the result is the pipeline's).
+
 ``--gan-model img2img`` measures variations of real images instead of samples from noise (results go
 to ``<setting>_img2img``). ``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
 longer budget does not change the ranking of the arms.
@@ -52,6 +56,10 @@ def main() -> None:
     parser.add_argument("--gan-model", default="cdcgan", help="generator family (img2img: variations of real images)")
     parser.add_argument("--gan-options", type=json.loads, default={}, help='family options as JSON, e.g. {"g_channels": 16}')
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.5])
+    parser.add_argument("--arms", nargs="+", default=(), help="run only these synthetic arms (beside every "
+                        "baseline), e.g. 'real+classic+synthetic@auto'")
+    parser.add_argument("--generators", type=Path, default=None, help="use the generators kept in DIR/seed<N> "
+                        "(by --keep-generators, or trained ahead on the same subset) instead of training them")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/rare_classes"))
@@ -68,11 +76,18 @@ def main() -> None:
         folder = args.out / (name if args.budget_factor == 1 else f"{name}_x{args.budget_factor}")
         if args.gan_model != "cdcgan":
             folder = folder.with_name(f"{folder.name}_{args.gan_model}")
-        report = ganaug.evaluate_gain(
-            train, test, train_gan=True, seeds=args.seeds, seed=args.seed, steps=steps, ratios=tuple(args.ratios),
-            gan_steps=args.gan_steps, gan_batch_size=64, gan_model=args.gan_model, gan_overrides=args.gan_options,
-            device=args.device, progress=False, keep_generators=True,
-            out=folder / f"seed{args.seed}" if args.seeds == 1 else folder, **SETTINGS[name])
+        common = dict(seeds=args.seeds, seed=args.seed, steps=steps, ratios=tuple(args.ratios), arms=tuple(args.arms),
+                      device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
+                      **SETTINGS[name])
+        if args.generators is not None:  # one seed at a time: each seed's own generator
+            if args.seeds != 1:
+                parser.error("--generators needs --seeds 1 (each seed has its own generator)")
+            generator = ganaug.load(args.generators / f"seed{args.seed}")
+            report = ganaug.evaluate_gain(train, test, generator=generator, **common)
+        else:
+            report = ganaug.evaluate_gain(train, test, train_gan=True, gan_steps=args.gan_steps, gan_batch_size=64,
+                                          gan_model=args.gan_model, gan_overrides=args.gan_options,
+                                          keep_generators=True, **common)
         minutes = (time.perf_counter() - started) / 60
         print(f"\n### {name}, seeds {args.seed}..{args.seed + args.seeds - 1}, {steps} steps ({minutes:.1f} min)\n")
         print(report.to_markdown())

@@ -27,6 +27,8 @@ class Arm:
         balanced: class-balanced sampling of the training items (each class drawn equally often), the
             usual long-tail fix without synthetic data.
         weight: the loss weight of a synthetic item relative to a real one (1: the same).
+        auto: SyntheticMix's default policy, ``class_policy="auto"``: on imbalanced classes a top-up plus
+            oversampling inside the mix (so the default path draws classes equally often without a sampler).
     """
 
     ratio: float = 0.0
@@ -35,10 +37,11 @@ class Arm:
     topup: bool = False
     balanced: bool = False
     weight: float = 1.0
+    auto: bool = False
 
     @property
     def synthetic(self) -> bool:
-        return self.ratio > 0 or self.topup
+        return self.ratio > 0 or self.topup or self.auto
 
     @property
     def synthetic_only(self) -> bool:
@@ -46,17 +49,20 @@ class Arm:
 
     @property
     def baseline(self) -> Arm:
-        """The arm without synthetic data that this one is judged against."""
-        return Arm(classic=self.classic, balanced=self.balanced)
+        """The arm without synthetic data that this one is judged against (class-balanced sampling for the
+        ``auto`` arms, which oversample the rare classes themselves)."""
+        return Arm(classic=self.classic, balanced=self.balanced or self.auto)
 
     @property
     def name(self) -> str:
-        """``real[+classic][+synthetic@R|@balance][, filtered][, synthetic weight W][, balanced sampling]`` or
-        ``synthetic-only``."""
+        """``real[+classic][+synthetic@R|@balance|@auto][, filtered][, synthetic weight W][, balanced sampling]``
+        or ``synthetic-only``."""
         if self.synthetic_only:
             return "synthetic-only"
         name = "real+classic" if self.classic else "real"
-        if self.topup:
+        if self.auto:
+            name += "+synthetic@auto"
+        elif self.topup:
             name += "+synthetic@balance"
         elif self.synthetic:
             name += f"+synthetic@{self.ratio:g}"
@@ -78,8 +84,9 @@ def arms_for(config: GainConfig) -> list[Arm]:
     baselines they are judged against).
 
     With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
-    sampling, with and without classic augmentation), and synthetic top-up arms, alone and with class-balanced
-    sampling (the top-up gives the rare classes new images, balanced sampling draws them as often as the rest).
+    sampling, with and without classic augmentation), SyntheticMix's default policy (``@auto``: top-up and
+    oversampling), and synthetic top-up arms, alone and with class-balanced sampling (the top-up gives the rare
+    classes new images, balanced sampling draws them as often as the rest).
     """
     long_tail = config.imbalance is not None if config.long_tail_arms is None else config.long_tail_arms
     arms = [REAL, CLASSIC]
@@ -89,6 +96,7 @@ def arms_for(config: GainConfig) -> list[Arm]:
         arms += [Arm(r, False, filtered) for r in config.ratios]
         arms += [Arm(r, True, filtered) for r in config.ratios]
         if long_tail:
+            arms += [Arm(auto=True, filtered=filtered), Arm(classic=True, auto=True, filtered=filtered)]
             arms += [Arm(topup=True, filtered=filtered), Arm(classic=True, topup=True, filtered=filtered)]
             arms += [Arm(topup=True, filtered=filtered, balanced=True),
                      Arm(classic=True, topup=True, filtered=filtered, balanced=True)]
@@ -121,9 +129,9 @@ def arm_from_name(name: str) -> Arm:
     base, _, ratio = name.removesuffix(FILTERED).partition("+synthetic@")
     if base not in ("real", "real+classic"):
         raise ConfigError(f"not an arm name: {name!r}")
-    topup = ratio == "balance"
+    topup, auto = ratio == "balance", ratio == "auto"
     try:
-        value = 0.0 if topup or not ratio else float(ratio)
+        value = 0.0 if topup or auto or not ratio else float(ratio)
     except ValueError:
         raise ConfigError(f"not an arm name: {name!r}") from None
-    return Arm(value, base == "real+classic", filtered, topup, balanced, weight)
+    return Arm(value, base == "real+classic", filtered, topup, balanced, weight, auto)

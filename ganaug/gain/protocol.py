@@ -180,7 +180,12 @@ class _SeedRun:
         config, seed = self.config, self.seed
         sample_filter = (ConfidenceFilter(self.trained[CLASSIC].model, config.filter_confidence, device=self.device)
                          if arm.filtered else None)
-        policy = {"ratio": None, "class_policy": "balance"} if arm.topup else {"ratio": arm.ratio}
+        if arm.auto:
+            policy: dict[str, Any] = {}  # SyntheticMix's defaults
+        elif arm.topup:
+            policy = {"ratio": None, "class_policy": "balance", "oversample": False}
+        else:
+            policy = {"ratio": arm.ratio, "class_policy": "match", "oversample": False}
         gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
         mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
@@ -201,7 +206,7 @@ class _SeedRun:
             self.trained[arm] = classifier
         predictions = classifier.predict(self.test_store.images).numpy()
         return {"arm": arm.name, "seed": seed, "train_size": len(mix), "n_real": mix.n_real,
-                "n_synthetic": mix.n_synthetic,
+                "n_synthetic": mix.n_synthetic, "n_repeats": mix.n_repeats,
                 "metrics": score(self.test_store.labels.numpy(), predictions, self.subset.num_classes),
                 **({"filter_acceptance": mix.acceptance} if arm.filtered else {})}
 

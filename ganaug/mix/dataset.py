@@ -4,12 +4,16 @@ Users wrap the dataset their classifier already trains on; their transforms, Dat
 training loop stay as they are::
 
     generator = ganaug.load("runs/cdcgan")
-    train_set = ganaug.SyntheticMix(train_set, generator, ratio=0.3)            # 30% synthetic
+    train_set = ganaug.SyntheticMix(train_set, generator)                       # level classes: 50% synthetic;
+                                                                                # a long tail: top-up + oversampling
+    train_set = ganaug.SyntheticMix(train_set, generator, ratio=0.3, class_policy="match")  # 30% synthetic
     train_set = ganaug.SyntheticMix(train_set, generator, ratio=None, class_policy="balance")  # top up rare classes
 
-Items ``0 .. n_real-1`` are the real items; items ``n_real ..`` are synthetic. A sampler (shuffling
-or distributed) mixes them like any other dataset; :class:`MixedBatchSampler` puts an exact number
-of synthetic items in every batch.
+Items ``0 .. n_real-1`` are the real items; items ``n_real .. n_real+n_synthetic-1`` are synthetic;
+with oversampling (the default on imbalanced classes), items after them repeat real or synthetic items
+of the rarer classes so that every class has as many items as the largest. A sampler (shuffling or
+distributed) mixes them like any other dataset; :class:`MixedBatchSampler` puts an exact number of
+synthetic items in every batch.
 
 Synthetic images come from a *bank*: one uint8 tensor generated in large batches on the
 generator's device and kept on the CPU in shared memory, so DataLoader workers (persistent or not)
@@ -44,7 +48,7 @@ from ganaug.metrics.fidelity import FidelityReport
 from ganaug.mix.bank import SyntheticBank
 from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
-from ganaug.mix.policies import allocate_synthetic, check_ratio, resolve_policy
+from ganaug.mix.policies import allocate_synthetic, auto_policy, check_ratio, oversampled, resolve_policy
 from ganaug.mix.transforms import SeededTransform
 from ganaug.seeds import Stream, check_seed, derive_seed
 
@@ -56,11 +60,20 @@ class SyntheticMix(Dataset):
         real: the real training set, yielding ``(image, label)``, or an :class:`~ganaug.ImageStore`
             (items are then uint8 (C, H, W) tensors and int labels).
         generator: a :class:`TrainedGenerator` trained on images like ``real``'s.
-        ratio: synthetic share of each epoch, in [0, 1); 0 gives the real dataset unchanged.
-            ``None`` with ``class_policy="balance"`` tops the rare classes up; ignored for a dict policy.
-        class_policy: ``"match"`` (synthetic classes in the real proportions), ``"uniform"``,
-            ``"balance"`` (synthetic images go to the rarest classes until real + synthetic counts
-            are level), or ``{class index or name: count}``.
+        ratio: synthetic share of the real + synthetic items, in [0, 1); 0 gives the real dataset unchanged.
+            ``"auto"`` (default): 0.5, except under ``class_policy="auto"`` on imbalanced classes, where the
+            rare classes are topped up instead. ``None`` with ``class_policy="balance"`` tops the rare
+            classes up; ignored for a dict policy. The share in use is in :attr:`ratio` (None for a top-up).
+        class_policy: ``"auto"`` (the default: on imbalanced real classes, largest/smallest >= 2,
+            ``"balance"`` with oversampling, the long-tail path that measured best; otherwise
+            ``"match"``), ``"match"`` (synthetic classes in the real proportions),
+            ``"uniform"``, ``"balance"`` (synthetic images go to the rarest classes until real +
+            synthetic counts are level, within ``max_per_real``), or ``{class index or name: count}``.
+            The policy used is in :attr:`policy`.
+        oversample: after the synthetic images, repeat each class's items (real and synthetic, in turn)
+            until every class has as many as the largest, so that a plain shuffling DataLoader draws every
+            class equally often (class-balanced sampling built into the dataset; an epoch grows to
+            classes x largest class). None (default): on when ``"auto"`` finds the classes imbalanced.
         bank_size: distinct synthetic images held at a time (default: one per synthetic item).
         refresh: ``"epoch"`` (new bank at each :meth:`set_epoch`), ``"never"``, or an int N (every N epochs).
         transform: applied to real and synthetic items alike (albumentations or torchvision).
@@ -89,8 +102,9 @@ class SyntheticMix(Dataset):
             read once, at construction.
     """
 
-    def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | None = 0.5,
-                 class_policy: str | Mapping[int | str, int] = "match", bank_size: int | None = None,
+    def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | str | None = "auto",
+                 class_policy: str | Mapping[int | str, int] = "auto", oversample: bool | None = None,
+                 bank_size: int | None = None,
                  refresh: str | int = "epoch", transform: Any = None, seed: int = 0, return_source: bool = False,
                  synthetic_only: bool = False, labels: Sequence[int] | None = None,
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
@@ -122,7 +136,16 @@ class SyntheticMix(Dataset):
         counts = [0] * generator.num_classes
         for label in real_labels:
             counts[label] += 1
-        wanted = allocate_synthetic(counts, self.ratio, resolve_policy(class_policy, generator.classes))
+        policy = resolve_policy(class_policy, generator.classes)
+        if oversample not in (None, True, False):
+            raise ConfigError(f"oversample={oversample!r}; use True, False or None (on for imbalanced classes "
+                              "under class_policy='auto')")
+        if policy == "auto":
+            policy, self.ratio = auto_policy(counts, self.ratio, synthetic_only)
+            oversample = (policy == "balance") if oversample is None else oversample
+        self.policy: str | dict[int, int] = policy
+        """The class policy in use (what ``"auto"`` chose, or the one given)."""
+        wanted = allocate_synthetic(counts, self.ratio, policy)
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
         per_class = gate(wanted, counts, self.fidelity, self._check_cap(max_per_real))
         check_memory(sum(per_class), generator.image_shape, f"SyntheticMix with {sum(per_class)} synthetic items",
@@ -132,6 +155,9 @@ class SyntheticMix(Dataset):
         self.real_labels = real_labels if not synthetic_only else []
         self.synthetic_labels = torch.arange(generator.num_classes).repeat_interleave(torch.tensor(per_class))
         self.n_synthetic = len(self.synthetic_labels)
+        self.repeat_of = self._repeats(per_class) if oversample and not synthetic_only else torch.zeros(0, dtype=torch.long)
+        """For each oversampling item (after the synthetic ones), the index of the item it repeats."""
+        self.n_repeats = len(self.repeat_of)
 
         self._bank = SyntheticBank(generator, per_class, bank_size=bank_size, refresh=refresh, seed=self.seed,
                                    sample_filter=sample_filter, max_draws=max_draws)
@@ -154,6 +180,21 @@ class SyntheticMix(Dataset):
                 raise ConfigError(f"variation_strength={strength}: must be in [0, 1]")
             varying.variation_strength = float(strength)
         return varying
+
+    def _repeats(self, synthetic_per_class: list[int]) -> torch.Tensor:
+        """The item each oversampling slot repeats: a class's items (real and synthetic) taken in turn, in
+        an order shuffled once by the seed, so each is repeated as often as the others (within one)."""
+        synthetic_labels = self.synthetic_labels.tolist()
+        items: list[list[int]] = [[] for _ in synthetic_per_class]
+        for index, label in enumerate(list(self.real_labels) + synthetic_labels):
+            items[int(label)].append(index)
+        shuffler = torch.Generator().manual_seed(derive_seed(self.seed, Stream.HASHED, 0x0E5A))
+        slots = []
+        for k, count in enumerate(oversampled(self.real_class_counts, synthetic_per_class)):
+            if count:
+                pool = torch.as_tensor(items[k])[torch.randperm(len(items[k]), generator=shuffler)]
+                slots.append(pool.repeat(-(-count // len(pool)))[:count])
+        return torch.cat(slots) if slots else torch.zeros(0, dtype=torch.long)
 
     # -- set-up checks ------------------------------------------------------------------------
 
@@ -239,20 +280,28 @@ class SyntheticMix(Dataset):
     # -- Dataset protocol ---------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return self.n_real + self.n_synthetic
+        return self.n_real + self.n_synthetic + self.n_repeats
+
+    def is_synthetic(self) -> torch.Tensor:
+        """A bool per item, in index order: True where the item is (or repeats) a synthetic one."""
+        return torch.cat([torch.zeros(self.n_real, dtype=torch.bool), torch.ones(self.n_synthetic, dtype=torch.bool),
+                          self.repeat_of >= self.n_real])
 
     def __getitem__(self, index: int) -> tuple:
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a SyntheticMix of {len(self)} items")
+        source = index  # the item repeated; transforms stay seeded by ``index``, so repeats vary
+        if index >= self.n_real + self.n_synthetic:
+            source = int(self.repeat_of[index - self.n_real - self.n_synthetic])
         item = None
-        if index < self.n_real:
-            item = item_of(self.real, index, "the real dataset")
-            image, label = self.item_form.split(item, index, "the real dataset")
+        if source < self.n_real:
+            item = item_of(self.real, source, "the real dataset")
+            image, label = self.item_form.split(item, source, "the real dataset")
             synthetic = False
         else:
-            j = index - self.n_real
+            j = source - self.n_real
             image = self.format.render(self._bank.image(j))
             label, synthetic = self._label_form(int(self.synthetic_labels[j])), True
         if self._seeded_transform is not None:
@@ -271,15 +320,19 @@ class SyntheticMix(Dataset):
     # -- what is inside -----------------------------------------------------------------------
 
     def class_counts(self) -> dict[str, dict[str, int]]:
-        """Per class name: real, synthetic and total items."""
-        synthetic = torch.bincount(self.synthetic_labels, minlength=self.generator.num_classes).tolist()
-        real = self.real_class_counts if self.n_real else [0] * self.generator.num_classes
-        return {name: {"real": r, "synthetic": s, "total": r + s}
-                for name, r, s in zip(self.generator.classes, real, synthetic)}
+        """Per class name: real, synthetic, repeated (oversampling) and total items."""
+        k = self.generator.num_classes
+        synthetic = torch.bincount(self.synthetic_labels, minlength=k).tolist()
+        real = self.real_class_counts if self.n_real else [0] * k
+        labels = torch.as_tensor(self.labels()[self.n_real + self.n_synthetic:], dtype=torch.long)
+        repeated = torch.bincount(labels, minlength=k).tolist()
+        return {name: {"real": r, "synthetic": s, "repeated": o, "total": r + s + o}
+                for name, r, s, o in zip(self.generator.classes, real, synthetic, repeated)}
 
     def labels(self) -> list[int]:
         """Label of every item, in index order."""
-        return [int(v) for v in self.real_labels] + self.synthetic_labels.tolist()
+        base = [int(v) for v in self.real_labels] + self.synthetic_labels.tolist()
+        return base + [base[i] for i in self.repeat_of.tolist()]
 
     def class_balanced_sampler(self, num_samples: int | None = None) -> WeightedRandomSampler:
         """A DataLoader sampler that draws every class equally often, real and synthetic items alike.
@@ -287,12 +340,15 @@ class SyntheticMix(Dataset):
         With ``class_policy="balance"`` this is the long-tail path that measured best: the top-up gives
         a rare class new images and the sampler draws that class as often as the others (see
         docs/benchmarks.md). Pass it as ``DataLoader(mix, sampler=mix.class_balanced_sampler())``.
+        ``oversample`` (the default on imbalanced classes) builds the same balance into the mix itself,
+        for users who keep ``shuffle=True``.
         """
         return class_balanced_sampler(self.labels(), num_samples, seed=derive_seed(self.seed, Stream.HASHED, 0xBA1))
 
     def __repr__(self) -> str:
-        return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}, ratio={self.ratio}, "
-                f"bank={len(self.bank)}, epoch={self.epoch})")
+        repeats = f", n_repeats={self.n_repeats}" if self.n_repeats else ""
+        return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}{repeats}, policy={self.policy!r}, "
+                f"ratio={self.ratio}, bank={len(self.bank)}, epoch={self.epoch})")
 
 
 def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, refresh: Any, max_draws: Any,

@@ -10,7 +10,11 @@ import numpy as np
 
 from ganaug.errors import ConfigError
 
-POLICIES = ("match", "uniform", "balance")
+POLICIES = ("auto", "match", "uniform", "balance")
+DEFAULT_RATIO = 0.5
+"""The synthetic share that ``ratio="auto"`` means wherever it is a share (level classes, fixed policies)."""
+IMBALANCED = 2.0
+"""``class_policy="auto"`` treats the real classes as imbalanced from this largest/smallest ratio on."""
 
 
 def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
@@ -59,20 +63,25 @@ def synthetic_count(n_real: int, ratio: float) -> int:
     return int(round(n_real * ratio / (1.0 - ratio))) if ratio < 1.0 else n_real
 
 
-def allocate_synthetic(real_counts: Sequence[int], ratio: float | None, class_policy: str | Mapping[int, int]
+def allocate_synthetic(real_counts: Sequence[int], ratio: float | str | None, class_policy: str | Mapping[int, int]
                        ) -> list[int]:
     """Synthetic images per class under a policy.
 
     Args:
         real_counts: real images per class.
         ratio: synthetic share of the epoch in [0, 1); ``None`` only with ``"balance"`` (top the rare
-            classes up to the largest) or a dict policy.
-        class_policy: ``"match"`` (real proportions), ``"uniform"``, ``"balance"`` or ``{class: count}``.
+            classes up to the largest), ``"auto"`` or a dict policy; ``"auto"`` (see :func:`auto_policy`).
+        class_policy: ``"match"`` (real proportions), ``"uniform"``, ``"balance"``, ``"auto"`` (see
+            :func:`auto_policy`) or ``{class: count}``.
 
     Returns:
         Synthetic count per class.
     """
     n_real = int(sum(real_counts))
+    if class_policy == "auto":
+        class_policy, ratio = auto_policy(real_counts, ratio, synthetic_only=False)
+    elif ratio == "auto":
+        ratio = DEFAULT_RATIO
     if isinstance(class_policy, Mapping):
         return [int(class_policy.get(k, 0)) for k in range(len(real_counts))]
     if class_policy == "balance" and ratio is None:
@@ -90,14 +99,53 @@ def allocate_synthetic(real_counts: Sequence[int], ratio: float | None, class_po
     raise ConfigError(f"class_policy={class_policy!r}; use one of {POLICIES} or a dict {{class: count}}")
 
 
-def check_ratio(ratio: float | None, class_policy: Any, synthetic_only: bool) -> float | None:
-    """The synthetic share, checked against the policy: None only for "balance" or a dict."""
+def imbalance_of(real_counts: Sequence[int]) -> float:
+    """Largest over smallest class among the classes with real images (1.0 for fewer than two such classes)."""
+    present = [c for c in real_counts if c > 0]
+    return max(present) / min(present) if len(present) > 1 else 1.0
+
+
+def auto_policy(real_counts: Sequence[int], ratio: float | str | None, synthetic_only: bool
+                ) -> tuple[str, float | None]:
+    """What ``class_policy="auto"`` means for these real class counts: ``(policy, ratio)``.
+
+    Imbalanced classes (largest/smallest >= :data:`IMBALANCED`) get the long-tail path that measured best
+    on MNIST at imbalance 100 (docs/benchmarks.md): the rare classes topped up (``"balance"``; with
+    ``ratio="auto"`` up to the largest class, within the mix's cap; with a number, that share given to the
+    rarest classes first) and, in the mix, oversampled until every class is drawn equally often. Level
+    classes get ``"match"`` at ``ratio`` (:data:`DEFAULT_RATIO` for ``"auto"``; ``"balance"`` for None).
+    Synthetic-only training keeps the real proportions.
+    """
+    if synthetic_only:
+        return "match", DEFAULT_RATIO if ratio == "auto" else ratio  # type: ignore[return-value]
+    if ratio is None or imbalance_of(real_counts) >= IMBALANCED:
+        return "balance", None if ratio in (None, "auto") else float(ratio)  # type: ignore[arg-type]
+    return "match", DEFAULT_RATIO if ratio == "auto" else float(ratio)  # type: ignore[arg-type]
+
+
+def oversampled(real_counts: Sequence[int], synthetic_counts: Sequence[int]) -> list[int]:
+    """Repeats per class that bring every class's real + synthetic items level with the largest class's.
+
+    A class with no items at all gets none (there is nothing to repeat).
+    """
+    totals = [r + s for r, s in zip(real_counts, synthetic_counts)]
+    level = max(totals, default=0)
+    return [level - total if total else 0 for total in totals]
+
+
+def check_ratio(ratio: float | str | None, class_policy: Any, synthetic_only: bool) -> float | str | None:
+    """The synthetic share, checked against the policy: None only for "balance", "auto" or a dict; "auto" kept
+    for ``class_policy="auto"`` to resolve, else :data:`DEFAULT_RATIO`."""
+    if ratio == "auto":
+        if synthetic_only:
+            raise ConfigError("synthetic_only=True needs ratio=1")
+        return "auto" if class_policy == "auto" else DEFAULT_RATIO
     if ratio is None:
-        if class_policy != "balance" and not isinstance(class_policy, Mapping):
-            raise ConfigError("ratio=None needs class_policy='balance' (top up rare classes) or a dict policy")
+        if class_policy not in ("auto", "balance") and not isinstance(class_policy, Mapping):
+            raise ConfigError("ratio=None needs class_policy='balance' (top up rare classes), 'auto' or a dict policy")
         return None
     if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0.0 <= ratio <= 1.0:
-        raise ConfigError(f"ratio={ratio!r} must be a number in [0, 1)")
+        raise ConfigError(f"ratio={ratio!r} must be a number in [0, 1), 'auto' or None")
     if ratio == 1.0 and not synthetic_only:
         raise ConfigError("ratio=1 would drop every real item; pass synthetic_only=True if that is what you want")
     if synthetic_only and ratio != 1.0:

@@ -15,6 +15,8 @@ from ganaug.seeds import Stream, derive_seed
 class MixedBatchSampler(Sampler[list[int]]):
     """Batches with exactly ``round(ratio * batch_size)`` synthetic items each, optionally sharded.
 
+    An oversampling repeat counts as what it repeats (real or synthetic).
+
     Real and synthetic indices are shuffled separately each epoch (seeded by ``seed`` and the
     epoch), then dealt into batches; with ``num_replicas > 1`` each rank takes every
     ``num_replicas``-th batch, so ranks never share an item. Incomplete batches are dropped.
@@ -34,17 +36,20 @@ class MixedBatchSampler(Sampler[list[int]]):
             raise ConfigError(f"batch_size={batch_size} must be >= 1")
         if not 0 <= rank < num_replicas:
             raise ConfigError(f"rank={rank} must be in 0..{num_replicas - 1}")
-        share = ratio if ratio is not None else (mix.n_synthetic / len(mix) if len(mix) else 0.0)
+        share = ratio if ratio is not None else (float(mix.is_synthetic().float().mean()) if len(mix) else 0.0)
         if not 0.0 <= share <= 1.0:
             raise ConfigError(f"ratio={ratio!r} must be in [0, 1]")
         self.mix, self.batch_size, self.shuffle, self.seed = mix, batch_size, shuffle, seed
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
         self.n_synthetic_per_batch = int(round(share * batch_size))
         self.n_real_per_batch = batch_size - self.n_synthetic_per_batch
-        if self.n_real_per_batch > mix.n_real or self.n_synthetic_per_batch > mix.n_synthetic:
+        synthetic = mix.is_synthetic()
+        self._real_items, self._synthetic_items = torch.nonzero(~synthetic).flatten(), torch.nonzero(synthetic).flatten()
+        if self.n_real_per_batch > len(self._real_items) or self.n_synthetic_per_batch > len(self._synthetic_items):
             raise ConfigError(
                 f"a batch of {batch_size} needs {self.n_real_per_batch} real and {self.n_synthetic_per_batch} synthetic "
-                f"items, but the mix has {mix.n_real} real and {mix.n_synthetic} synthetic"
+                f"items, but the mix has {len(self._real_items)} real and {len(self._synthetic_items)} synthetic "
+                "(repeats included)"
             )
 
     def set_epoch(self, epoch: int) -> None:
@@ -56,9 +61,9 @@ class MixedBatchSampler(Sampler[list[int]]):
     def _total_batches(self) -> int:
         limits = []
         if self.n_real_per_batch:
-            limits.append(self.mix.n_real // self.n_real_per_batch)
+            limits.append(len(self._real_items) // self.n_real_per_batch)
         if self.n_synthetic_per_batch:
-            limits.append(self.mix.n_synthetic // self.n_synthetic_per_batch)
+            limits.append(len(self._synthetic_items) // self.n_synthetic_per_batch)
         total = min(limits)
         return total - total % self.num_replicas
 
@@ -67,9 +72,10 @@ class MixedBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         generator = torch.Generator().manual_seed(derive_seed(self.seed, Stream.HASHED, self.epoch))
-        real = torch.randperm(self.mix.n_real, generator=generator) if self.shuffle else torch.arange(self.mix.n_real)
-        synthetic = (torch.randperm(self.mix.n_synthetic, generator=generator) if self.shuffle
-                     else torch.arange(self.mix.n_synthetic)) + self.mix.n_real
+        real, synthetic = self._real_items, self._synthetic_items
+        if self.shuffle:
+            real = real[torch.randperm(len(real), generator=generator)]
+            synthetic = synthetic[torch.randperm(len(synthetic), generator=generator)]
         r, s = self.n_real_per_batch, self.n_synthetic_per_batch
         for b in range(self.rank, self._total_batches(), self.num_replicas):
             batch = torch.cat([real[b * r:(b + 1) * r], synthetic[b * s:(b + 1) * s]])

@@ -25,12 +25,14 @@ def test_long_tail_arms_and_their_names():
     arms = arms_for(GainConfig(imbalance=10, ratios=(0.5,)))
     names = [arm.name for arm in arms]
     assert names == ["real", "real+classic", "real, balanced sampling", "real+classic, balanced sampling",
-                     "real+synthetic@0.5", "real+classic+synthetic@0.5", "real+synthetic@balance",
+                     "real+synthetic@0.5", "real+classic+synthetic@0.5", "real+synthetic@auto",
+                     "real+classic+synthetic@auto", "real+synthetic@balance",
                      "real+classic+synthetic@balance", "real+synthetic@balance, balanced sampling",
                      "real+classic+synthetic@balance, balanced sampling", "synthetic-only"]
     assert all(arm_from_name(arm.name) == arm for arm in arms)
     assert Arm(classic=True, topup=True).baseline == Arm(classic=True)
     assert Arm(classic=True, topup=True, balanced=True).baseline == Arm(classic=True, balanced=True)
+    assert Arm(classic=True, auto=True).baseline == Arm(classic=True, balanced=True)  # it oversamples itself
     assert "real, balanced sampling" not in [a.name for a in arms_for(GainConfig(ratios=(0.5,)))]
     assert "real, balanced sampling" in [a.name for a in arms_for(GainConfig(ratios=(0.5,), long_tail_arms=True))]
 
@@ -92,7 +94,11 @@ def test_imbalance_protocol_runs_every_arm(tiny_generator):
     assert "real+classic, balanced sampling" in report.arm_names
     topup = [r for r in report.runs if r["arm"] == "real+classic+synthetic@balance"]
     assert len(topup) == 2 and len(report.fidelity) == 2  # the gate's per-class fidelity, per seed
+    auto = [r for r in report.runs if r["arm"] == "real+classic+synthetic@auto"]
+    assert [r["train_size"] for r in auto] == [r["n_real"] + r["n_synthetic"] + r["n_repeats"] for r in auto]
+    assert all(r["n_repeats"] > 0 for r in auto)  # imbalance 4: the default policy oversamples the tail
     assert set(report.against_best()) == {"real+synthetic@0.5", "real+classic+synthetic@0.5",
+                                          "real+synthetic@auto", "real+classic+synthetic@auto",
                                           "real+synthetic@balance", "real+classic+synthetic@balance",
                                           "real+synthetic@balance, balanced sampling",
                                           "real+classic+synthetic@balance, balanced sampling"}

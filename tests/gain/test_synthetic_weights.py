@@ -69,7 +69,8 @@ def test_weighted_arms_their_names_and_the_arms_filter():
     config = GainConfig(imbalance=10, ratios=(0.5,), synthetic_weights=(0.25,))
     weighted = [arm for arm in arms_for(config) if arm.weight != 1.0]
     assert [arm.name for arm in weighted] == [
-        "real+classic+synthetic@0.5, synthetic weight 0.25", "real+classic+synthetic@balance, synthetic weight 0.25",
+        "real+classic+synthetic@0.5, synthetic weight 0.25", "real+classic+synthetic@auto, synthetic weight 0.25",
+        "real+classic+synthetic@balance, synthetic weight 0.25",
         "real+classic+synthetic@balance, synthetic weight 0.25, balanced sampling"]
     assert all(arm_from_name(arm.name) == arm for arm in weighted)
     assert Arm(classic=True, topup=True, weight=0.25).baseline == Arm(classic=True)

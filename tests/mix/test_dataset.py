@@ -91,7 +91,7 @@ def test_mix_counts_and_sources(store, generator):
     mix = SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0.2, return_source=True)
     assert (len(mix), mix.n_real, mix.n_synthetic) == (100, 80, 20)
     assert sum(1 for i in range(len(mix)) if mix[i][2]) == 20
-    assert mix.class_counts()["class0"] == {"real": 20, "synthetic": 5, "total": 25}
+    assert mix.class_counts()["class0"] == {"real": 20, "synthetic": 5, "repeated": 0, "total": 25}
     assert SyntheticMix(tensor_dataset(store), generator, fidelity=None, ratio=0).n_synthetic == 0
 
 
@@ -102,7 +102,7 @@ def test_balance_tops_up_an_imbalanced_set(store, generator):
     assert {name: c["total"] for name, c in mix.class_counts().items()} == {f"class{k}": 20 for k in range(4)}
     assert mix.class_counts()["class3"]["synthetic"] == 18
     capped = SyntheticMix(real, generator, fidelity=None, ratio=None, class_policy="balance")  # max_per_real=4
-    assert capped.class_counts()["class3"] == {"real": 2, "synthetic": 8, "total": 10}
+    assert capped.class_counts()["class3"] == {"real": 2, "synthetic": 8, "repeated": 0, "total": 10}
 
 
 def test_dict_policy_by_name_and_index(store, generator):
@@ -214,7 +214,9 @@ def test_bad_inputs(store, generator):
     with pytest.raises(ConfigError, match=r"ratio=1.5 must be a number in \[0, 1\)"):
         SyntheticMix(ds, generator, fidelity=None, ratio=1.5)
     with pytest.raises(ConfigError, match="ratio=None needs class_policy='balance'"):
-        SyntheticMix(ds, generator, fidelity=None, ratio=None)
+        SyntheticMix(ds, generator, fidelity=None, ratio=None, class_policy="match")
+    with pytest.raises(ConfigError, match="oversample='yes'"):
+        SyntheticMix(ds, generator, fidelity=None, oversample="yes")
     two_classes = ganaug.ImageStore(store.images[:40], store.labels[:40], ["a", "b"])
     other = ganaug.fit(two_classes, "test_cdcgan", steps=1, batch_size=8, progress=False)
     with pytest.raises(DataError, match=r"real label 2 \(item 40\) is outside the generator's classes 0..1"):
