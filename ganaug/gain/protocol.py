@@ -51,6 +51,7 @@ from ganaug.gain.subsets import StoreDataset, draw_subset
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.classification import score
 from ganaug.metrics.fidelity import FidelityReport
+from ganaug.metrics.novelty import variation_novelty
 from ganaug.metrics.quality import quality_report
 from ganaug.mix import ConfidenceFilter, SyntheticMix
 from ganaug.plugins.registry import Registry, default_registry
@@ -211,12 +212,21 @@ class _SeedRun:
                 **({"filter_acceptance": mix.acceptance} if arm.filtered else {})}
 
     def quality(self) -> dict[str, Any]:
-        """Generator quality judged by the classifier trained on the real subset (its features, its predictions)."""
+        """Generator quality judged by the classifier trained on the real subset (its features, its predictions);
+        for an image-to-image family, also the novelty of its variations (how far they move from their source)."""
+        novelty = {"novelty": self.novelty()} if self.generator.conditioning == "image" else {}
         judge = self.trained[REAL]
         if not judge.is_torch:
-            return {"note": "scikit-learn classifier: no feature space; quality not measured"}
+            return {"note": "scikit-learn classifier: no feature space; quality not measured", **novelty}
         fake, labels = self.generator.sample(per_class=self.config.quality_samples,
                                              seed=derive_seed(self.seed, Stream.QUALITY), return_labels=True)
         result = quality_report(judge.features(self.subset.images), self.subset.labels, judge.features(fake), labels,
                                 judge.predict(fake), self.subset.num_classes)
-        return {"seed": self.seed, **result}
+        return {"seed": self.seed, **result, **novelty}
+
+    def novelty(self) -> list[float]:
+        """Per class, how far variations of this seed's real images move from their source, relative to two real
+        images of the class (:func:`~ganaug.metrics.novelty.variation_novelty`)."""
+        images, labels = self.subset.images, self.subset.labels
+        varied = self.generator.variations(images, labels, seed=derive_seed(self.seed, Stream.QUALITY, 1))
+        return variation_novelty(varied, images, labels, self.subset.num_classes, seed=self.seed)

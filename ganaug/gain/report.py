@@ -165,6 +165,13 @@ class GainReport:
             lines.append("Per-class fidelity of the generator's samples (share a judge fitted on the real images takes "
                          "for their class, mean over seeds): " + ", ".join(
                              f"{name} {100 * v:.0f}%" for name, v in zip(self.classes, mean)) + ".")
+        novelty = [item["novelty"] for item in self.quality if "novelty" in item]
+        if novelty:
+            mean = np.nanmean(novelty, axis=0)
+            lines.append("")
+            lines.append("Novelty of the variations (distance to their own source over the distance between two real "
+                         "images of the class; near 0: near-copies, 1: as new as another real image), mean over "
+                         "seeds: " + ", ".join(f"{name} {v:.2f}" for name, v in zip(self.classes, mean)) + ".")
         measured = [item for item in self.quality if "conditional_accuracy" in item]  # not with scikit-learn judges
         if measured:
             q = {k: float(np.nanmean([item[k] for item in measured])) for k in

@@ -17,6 +17,9 @@ def test_gain_with_an_image_family_uses_variations_of_each_seed_subset():
     assert len(runs) == 2 and all(r["n_synthetic"] > 0 for r in runs)
     assert report.config["generator"] == {"model": "test_img2img", "conditioning": "image"}
     assert "variations of the real training images (test_img2img" in report.to_markdown()
+    novelty = [item["novelty"] for item in report.quality]
+    assert len(novelty) == 2 and all(len(n) == 3 and all(v >= 0 for v in n) for n in novelty)
+    assert "Novelty of the variations" in report.to_markdown()
 
 
 def test_gain_trains_an_image_family_per_seed():
