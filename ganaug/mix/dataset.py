@@ -48,7 +48,13 @@ from ganaug.metrics.fidelity import FidelityReport
 from ganaug.mix.bank import SyntheticBank
 from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
-from ganaug.mix.policies import allocate_synthetic, auto_policy, check_ratio, oversampled, resolve_policy
+from ganaug.mix.policies import (
+    allocate_synthetic,
+    auto_policy,
+    check_ratio,
+    oversampled,
+    resolve_policy,
+)
 from ganaug.mix.transforms import SeededTransform
 from ganaug.seeds import Stream, check_seed, derive_seed
 
