@@ -46,7 +46,10 @@ def plot_ratio_curve(summary: dict[str, Any], config: dict[str, Any], path: Path
     ax.set_xlabel("synthetic share of each epoch")
     ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
     ax.set_title(f"{config['classifier']}, {config['seeds']} seeds, 95% CI")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    else:  # no ratio arms and no synthetic-only arm were run: say so instead of an empty plot
+        ax.text(0.5, 0.5, "no ratio arms in this report", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -96,3 +96,15 @@ def test_the_protocol_runs_a_weighted_arm_and_saves_its_report(tiny_generator, t
     assert names == ["real", "real+classic", "real+classic+synthetic@0.5, synthetic weight 0.5"]
     assert report.runs[-1]["n_synthetic"] > 0
     assert (tmp_path / "gain" / "gain_vs_ratio.png").exists() and (tmp_path / "gain" / "gain.json").exists()
+
+
+def test_a_report_without_ratio_arms_plots_a_note_not_an_empty_legend(tmp_path):
+    import warnings
+
+    from ganaug.gain.plots import plot_ratio_curve
+
+    summary = {"real": {"balanced_accuracy": {"mean": 0.8, "ci_low": 0.7, "ci_high": 0.9}}}
+    config = {"metric": "balanced_accuracy", "ratios": [0.5], "classifier": "small-cnn", "seeds": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns on a legend with no labelled artists
+        assert plot_ratio_curve(summary, config, tmp_path / "curve.png").exists()
