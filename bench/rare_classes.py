@@ -17,7 +17,8 @@ GPU runs them side by side; ``bench/merge_gain.py`` merges the per-seed reports:
 
 ``--arms`` runs only the named synthetic arms (beside every baseline); ``--generators DIR`` reuses the
 generators kept in ``DIR/seed<N>`` instead of training them (each seed's generator was trained on that
-seed's subset, so the result is the pipeline's).
+seed's subset, so the result is the pipeline's); ``--train-only`` trains and saves them without the arms,
+so one machine can train the generators of some seeds while it measures others.
 
 ``--gan-model img2img`` measures variations of real images instead of samples from noise (results go
 to ``<setting>_img2img``). ``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 
 import ganaug
+from ganaug.gain.subsets import draw_subset
 
 SETTINGS = {
     "longtail100": {"per_class": 500, "imbalance": 100.0},
@@ -60,6 +62,8 @@ def main() -> None:
                         "baseline), e.g. 'real+classic+synthetic@auto'")
     parser.add_argument("--generators", type=Path, default=None, help="use the generators kept in DIR/seed<N> "
                         "(by --keep-generators, or trained ahead on the same subset) instead of training them")
+    parser.add_argument("--train-only", action="store_true", help="only train and save each seed's generator "
+                        "to OUT/<setting>/generators/seed<N> (as the protocol would), for --generators later")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/rare_classes"))
@@ -76,6 +80,9 @@ def main() -> None:
         folder = args.out / (name if args.budget_factor == 1 else f"{name}_x{args.budget_factor}")
         if args.gan_model != "cdcgan":
             folder = folder.with_name(f"{folder.name}_{args.gan_model}")
+        if args.train_only:
+            train_generators(train, name, args, folder / "generators")
+            continue
         common = dict(seeds=args.seeds, seed=args.seed, steps=steps, ratios=tuple(args.ratios), arms=tuple(args.arms),
                       device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
                       **SETTINGS[name])
@@ -94,6 +101,20 @@ def main() -> None:
         for line in report.verdict():
             print(f"- {line}")
         print(flush=True)
+
+
+def train_generators(train: ganaug.ImageStore, setting: str, args: argparse.Namespace, folder: Path) -> None:
+    """Each seed's generator, trained on that seed's subset with the protocol's options, saved for --generators."""
+    for seed in range(args.seed, args.seed + args.seeds):
+        started = time.perf_counter()
+        subset = train.subset(draw_subset(train.labels, train.num_classes, seed=seed,
+                                          imbalance=SETTINGS[setting].get("imbalance"),
+                                          per_class=SETTINGS[setting]["per_class"]))
+        generator = ganaug.fit(subset, args.gan_model, steps=args.gan_steps, batch_size=64, seed=seed,
+                               device=args.device, progress=False, **args.gan_options)
+        generator.save(folder / f"seed{seed}")
+        print(f"{setting}, seed {seed}: {args.gan_model} trained in {(time.perf_counter() - started) / 60:.1f} min, "
+              f"saved to {folder / f'seed{seed}'}", flush=True)
 
 
 if __name__ == "__main__":
