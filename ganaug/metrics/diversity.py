@@ -11,6 +11,12 @@ from __future__ import annotations
 import torch
 
 
+def unit_rows(images: torch.Tensor) -> torch.Tensor:
+    """Images as float rows in [0, 1] (uint8 scaled by 1/255, floats as given): (M, C*H*W)."""
+    flat = images.flatten(1).float()
+    return flat / 255.0 if images.dtype == torch.uint8 else flat
+
+
 def mean_pairwise_distance(images: torch.Tensor) -> float:
     """Mean L2 distance over all pairs of images (uint8 or float in [0, 1]).
 
@@ -19,9 +25,7 @@ def mean_pairwise_distance(images: torch.Tensor) -> float:
     """
     if len(images) < 2:
         return float("nan")
-    flat = images.flatten(1).float()
-    if images.dtype == torch.uint8:
-        flat = flat / 255.0
+    flat = unit_rows(images)
     distances = torch.cdist(flat[None], flat[None])[0]
     m = len(flat)
     return float(distances.sum() / (m * (m - 1)))

@@ -14,12 +14,7 @@ import math
 
 import torch
 
-from ganaug.metrics.diversity import mean_pairwise_distance
-
-
-def _unit(images: torch.Tensor) -> torch.Tensor:
-    flat = images.flatten(1).float()
-    return flat / 255.0 if images.dtype == torch.uint8 else flat
+from ganaug.metrics.diversity import mean_pairwise_distance, unit_rows
 
 
 def variation_novelty(variations: torch.Tensor, sources: torch.Tensor, labels: torch.Tensor, num_classes: int,
@@ -35,7 +30,7 @@ def variation_novelty(variations: torch.Tensor, sources: torch.Tensor, labels: t
     if variations.shape != sources.shape or len(labels) != len(sources):
         raise ValueError(f"variations {tuple(variations.shape)}, sources {tuple(sources.shape)} and "
                          f"{len(labels)} labels must match one to one")
-    moved = (_unit(variations) - _unit(sources)).norm(dim=1)
+    moved = (unit_rows(variations) - unit_rows(sources)).norm(dim=1)
     generator = torch.Generator().manual_seed(seed)
     out = []
     for k in range(num_classes):

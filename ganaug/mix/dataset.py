@@ -190,9 +190,8 @@ class SyntheticMix(Dataset):
     def _repeats(self, synthetic_per_class: list[int]) -> torch.Tensor:
         """The item each oversampling slot repeats: a class's items (real and synthetic) taken in turn, in
         an order shuffled once by the seed, so each is repeated as often as the others (within one)."""
-        synthetic_labels = self.synthetic_labels.tolist()
         items: list[list[int]] = [[] for _ in synthetic_per_class]
-        for index, label in enumerate(list(self.real_labels) + synthetic_labels):
+        for index, label in enumerate(self._base_labels()):
             items[int(label)].append(index)
         shuffler = torch.Generator().manual_seed(derive_seed(self.seed, Stream.HASHED, 0x0E5A))
         slots = []
@@ -330,14 +329,18 @@ class SyntheticMix(Dataset):
         k = self.generator.num_classes
         synthetic = torch.bincount(self.synthetic_labels, minlength=k).tolist()
         real = self.real_class_counts if self.n_real else [0] * k
-        labels = torch.as_tensor(self.labels()[self.n_real + self.n_synthetic:], dtype=torch.long)
-        repeated = torch.bincount(labels, minlength=k).tolist()
+        base = torch.as_tensor(self._base_labels(), dtype=torch.long)
+        repeated = torch.bincount(base[self.repeat_of], minlength=k).tolist()
         return {name: {"real": r, "synthetic": s, "repeated": o, "total": r + s + o}
                 for name, r, s, o in zip(self.generator.classes, real, synthetic, repeated)}
 
+    def _base_labels(self) -> list[int]:
+        """Labels of the real then the synthetic items (the items a repeat can point at)."""
+        return [int(v) for v in self.real_labels] + self.synthetic_labels.tolist()
+
     def labels(self) -> list[int]:
         """Label of every item, in index order."""
-        base = [int(v) for v in self.real_labels] + self.synthetic_labels.tolist()
+        base = self._base_labels()
         return base + [base[i] for i in self.repeat_of.tolist()]
 
     def class_balanced_sampler(self, num_samples: int | None = None) -> WeightedRandomSampler:

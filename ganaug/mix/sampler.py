@@ -36,14 +36,14 @@ class MixedBatchSampler(Sampler[list[int]]):
             raise ConfigError(f"batch_size={batch_size} must be >= 1")
         if not 0 <= rank < num_replicas:
             raise ConfigError(f"rank={rank} must be in 0..{num_replicas - 1}")
-        share = ratio if ratio is not None else (float(mix.is_synthetic().float().mean()) if len(mix) else 0.0)
+        synthetic = mix.is_synthetic()
+        share = ratio if ratio is not None else (float(synthetic.float().mean()) if len(mix) else 0.0)
         if not 0.0 <= share <= 1.0:
             raise ConfigError(f"ratio={ratio!r} must be in [0, 1]")
         self.mix, self.batch_size, self.shuffle, self.seed = mix, batch_size, shuffle, seed
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
         self.n_synthetic_per_batch = int(round(share * batch_size))
         self.n_real_per_batch = batch_size - self.n_synthetic_per_batch
-        synthetic = mix.is_synthetic()
         self._real_items, self._synthetic_items = torch.nonzero(~synthetic).flatten(), torch.nonzero(synthetic).flatten()
         if self.n_real_per_batch > len(self._real_items) or self.n_synthetic_per_batch > len(self._synthetic_items):
             raise ConfigError(
