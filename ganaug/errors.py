@@ -81,6 +81,10 @@ class RunFolderBusyError(GanaugError):
     """Another live process holds the run folder's lock."""
 
 
+class OtherRankFailed(GanaugError):
+    """In a multi-process run, rank 0 could not set up the run; this rank stops with it."""
+
+
 DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 """The errnos of a full disk or an exhausted quota."""
 

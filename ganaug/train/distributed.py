@@ -12,10 +12,12 @@ import os
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
+
+from ganaug.errors import GanaugError, OtherRankFailed
 
 DEFAULT_TIMEOUT_S = 300
 
@@ -81,6 +83,35 @@ def gather_objects(context: DistContext | None, value: Any) -> list[Any]:
     out: list[Any] = [None] * context.world_size
     dist.all_gather_object(out, value)
     return out
+
+
+def main_rank_first(context: DistContext | None, action: Callable[[], None]) -> None:
+    """Run ``action`` on the main rank only; if it refuses the run, every rank stops with its message.
+
+    Set-up that only rank 0 does (taking the run folder's lock, checking the disk) can raise a
+    :class:`~ganaug.errors.GanaugError` or an ``OSError``. Without this, the other ranks would wait in
+    their next collective until rank 0's exit closed the connection, then print gloo's error and a
+    crash file instead of the reason, and might outlive rank 0 and have the launcher kill it. Here the
+    reason is broadcast: rank 0 raises its own error, every other rank an
+    :class:`~ganaug.errors.OtherRankFailed` that carries the same message. Ends with every rank past
+    this point, like a barrier.
+    """
+    error: BaseException | None = None
+    if context is None or context.is_main:
+        try:
+            action()
+        except (GanaugError, OSError) as exc:
+            if context is None:
+                raise
+            error = exc
+    if context is None:
+        return
+    message: list[str | None] = [str(error) if error is not None else None]
+    dist.broadcast_object_list(message, src=0)
+    if error is not None:
+        raise error
+    if message[0] is not None:
+        raise OtherRankFailed(f"rank {context.rank}: stopped because rank 0 could not set up the run: {message[0]}")
 
 
 def barrier(context: DistContext | None) -> None:

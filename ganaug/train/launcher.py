@@ -6,7 +6,25 @@ naming the ranks that failed and exits with their status, instead of torchrun's 
 
 from __future__ import annotations
 
+import signal
 import sys
+
+
+def failure_line(exit_codes: dict[int, int]) -> str:
+    """The launcher's line for ranks that ended badly, by rank: those that failed, and those it stopped.
+
+    When one rank fails, torchrun stops the others with SIGTERM; a rank that ended that way, beside one
+    that failed on its own, was stopped rather than failed, and its message (if any) is not the reason.
+    """
+    failed = {rank: code for rank, code in exit_codes.items() if code > 0}
+    stopped = sorted(rank for rank, code in exit_codes.items() if code == -signal.SIGTERM) if failed else []
+    failed = failed or exit_codes
+    line = "training stopped because " + ", ".join(f"rank {rank} (exit status {code})"
+                                                   for rank, code in sorted(failed.items()) if rank not in stopped)
+    line += " failed; their messages are above"
+    if stopped:
+        line += "; the launcher then stopped " + ", ".join(f"rank {rank}" for rank in stopped)
+    return line
 
 
 def run_launcher(torchrun_argv: list[str]) -> int:
@@ -20,9 +38,8 @@ def run_launcher(torchrun_argv: list[str]) -> int:
     try:
         run(parse_args(torchrun_argv))
     except ChildFailedError as exc:
-        failed = ", ".join(f"rank {rank} (exit status {failure.exitcode})"
-                           for rank, failure in sorted(exc.failures.items()))
-        print(f"Error: training stopped because {failed} failed; their messages are above", file=sys.stderr)
+        print(f"Error: {failure_line({rank: failure.exitcode for rank, failure in exc.failures.items()})}",
+              file=sys.stderr)
         codes = [failure.exitcode for failure in exc.failures.values() if failure.exitcode > 0]
         return min(codes) if codes else 1
     except KeyboardInterrupt:

@@ -157,13 +157,12 @@ class Trainer:
     def _set_up(self) -> None:
         """Run folder, resume or build, disk check, wrapping, config.json, monitor."""
         self._prepare_run_folder()
-        distributed.barrier(self.dist)
         checkpoint = ckpt.latest_checkpoint(self.run_folder.path) if self.config.resume and self.run_folder else None
         if checkpoint is not None:
             self._resume(checkpoint)
         else:
             self._build()
-        self._check_disk()
+        distributed.main_rank_first(self.dist, self._check_disk)
         self.state.apply_lr_scale()
         self.wrapping = Wrapping(self.state.gan, distributed=self.dist is not None, compile_mode=self.config.compile)
         self.wrapping.wrap(self.device)
@@ -318,12 +317,17 @@ class Trainer:
 
     def _prepare_run_folder(self) -> None:
         if self.run_folder is None:
+            distributed.barrier(self.dist)
             return
-        if self.is_main:
-            self.run_folder.prepare()
-            self.lock = RunLock(self.run_folder.path).acquire()
-            check_replaceable(self.run_folder.generator, GENERATOR_WEIGHTS, GENERATOR_META)  # before any work
+        distributed.main_rank_first(self.dist, self._take_run_folder)
         self.run_folder.refuse_overwrite(bool(ckpt.checkpoint_dirs(self.run_folder.path)), self.config.resume)
+
+    def _take_run_folder(self) -> None:
+        """Rank 0's part: create the folder, lock it, refuse a generator it may not replace (before any work)."""
+        assert self.run_folder is not None
+        self.run_folder.prepare()
+        self.lock = RunLock(self.run_folder.path).acquire()
+        check_replaceable(self.run_folder.generator, GENERATOR_WEIGHTS, GENERATOR_META)
 
     def _check_disk(self) -> None:
         """Refuse to start when the output disk cannot hold one more checkpoint."""

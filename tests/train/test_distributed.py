@@ -194,3 +194,28 @@ def test_only_torchruns_environment_asks_for_distributed_training(monkeypatch):
     assert not distributed.requested()
     monkeypatch.setenv("RANK", "1")  # torchrun sets RANK too
     assert distributed.requested()
+
+
+def test_the_launcher_names_the_ranks_that_failed_apart_from_those_it_stopped():
+    from ganaug.train.launcher import failure_line
+
+    assert failure_line({0: 1, 1: 1}) == ("training stopped because rank 0 (exit status 1), rank 1 (exit status 1) "
+                                          "failed; their messages are above")
+    assert failure_line({0: -15, 1: 1}) == ("training stopped because rank 1 (exit status 1) failed; their messages "
+                                            "are above; the launcher then stopped rank 0")
+    assert failure_line({0: -9}) == "training stopped because rank 0 (exit status -9) failed; their messages are above"
+
+
+def test_main_rank_first_raises_rank_0s_own_error_in_a_single_process():
+    from ganaug.errors import RunFolderBusyError
+    from ganaug.train.distributed import main_rank_first
+
+    calls = []
+    main_rank_first(None, lambda: calls.append(1))
+    assert calls == [1]
+
+    def refuse():
+        raise RunFolderBusyError("busy")
+
+    with pytest.raises(RunFolderBusyError, match="busy"):
+        main_rank_first(None, refuse)
