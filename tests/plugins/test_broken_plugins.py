@@ -113,7 +113,9 @@ def test_a_plugin_that_fails_to_import_is_disabled_naming_its_distribution(monke
 
 
 def test_a_family_with_the_wrong_output_shape_is_refused_when_built(monkeypatch):
-    from tests.plugins.test_isolation import FlatPlugin  # its generator returns (B, C*H*W)
+    from tests.plugins.test_isolation import (
+        FlatPlugin,  # its generator returns (B, C*H*W)
+    )
 
     registry = build_registry(entry_points=False, extra_plugins=(("flat-plugin", FlatPlugin()),))
     with pytest.raises(PluginError, match=r"returns a batch of shape \(2, 64\).*GANAUG_DISABLE_PLUGINS=flat-plugin"):
