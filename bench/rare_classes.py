@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 import ganaug
-from ganaug.gain.subsets import draw_subset
+from ganaug.gain import GainConfig
+from ganaug.gain.protocol import seed_subset, train_seed_generator
 
 SETTINGS = {
     "longtail100": {"per_class": 500, "imbalance": 100.0},
@@ -104,18 +105,15 @@ def main() -> None:
 
 
 def train_generators(train: ganaug.ImageStore, setting: str, args: argparse.Namespace, folder: Path) -> None:
-    """Each seed's generator, trained on that seed's subset with the protocol's options, saved for --generators."""
+    """Each seed's generator, trained on that seed's subset as the protocol would, saved for --generators."""
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.perf_counter()
-        subset = train.subset(draw_subset(train.labels, train.num_classes, seed=seed,
-                                          imbalance=SETTINGS[setting].get("imbalance"),
-                                          per_class=SETTINGS[setting]["per_class"]))
-        generator = ganaug.fit(subset, args.gan_model, steps=args.gan_steps, batch_size=64, seed=seed,
-                               device=args.device, progress=False, **args.gan_options)
+        config = GainConfig(seed=seed, train_gan=True, gan_model=args.gan_model, gan_steps=args.gan_steps,
+                            gan_overrides=args.gan_options, device=args.device, progress=False, **SETTINGS[setting])
+        generator = train_seed_generator(train.subset(seed_subset(train, config, seed)), config, seed)
         generator.save(folder / f"seed{seed}")
         print(f"{setting}, seed {seed}: {args.gan_model} trained in {(time.perf_counter() - started) / 60:.1f} min, "
               f"saved to {folder / f'seed{seed}'}", flush=True)
-
 
 if __name__ == "__main__":
     main()

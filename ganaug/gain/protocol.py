@@ -109,12 +109,11 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
     started = time.perf_counter()
     bar = tqdm(total=config.seeds * len(report.arms), disable=not config.progress, unit="run", desc="gain")
     for seed in range(config.seed, config.seed + config.seeds):
-        subset_idx = draw_subset(train_store.labels, train_store.num_classes, per_class=config.per_class,
-                                 imbalance=config.imbalance, seed=seed)
+        subset_idx = seed_subset(train_store, config, seed)
         subset = train_store.subset(subset_idx)
         if config.train_gan:
             bar.set_description(f"gain: training {config.gan_model} (seed {seed})")
-            generator = _train_generator(subset, config, seed, registry)
+            generator = train_seed_generator(subset, config, seed, registry)
             report.gan_training_sets.append(subset_idx.tolist())
             if config.keep_generators:
                 generator.save(Path(out) / "generators" / f"seed{seed}")  # type: ignore[arg-type]
@@ -153,11 +152,28 @@ def _stores(train: DataSource, test: DataSource | None, config: GainConfig, regi
     return train_store, test_store
 
 
-def _train_generator(subset: ImageStore, config: GainConfig, seed: int, registry: Registry) -> TrainedGenerator:
+def seed_subset(train_store: ImageStore, config: GainConfig, seed: int) -> np.ndarray:
+    """Indices into ``train_store`` of the training subset that the protocol draws for ``seed``.
+
+    The whole training set unless ``config`` asks for low data (``per_class``) or a long tail
+    (``imbalance``); the same indices for the same seed, whoever asks.
+    """
+    return draw_subset(train_store.labels, train_store.num_classes, per_class=config.per_class,
+                       imbalance=config.imbalance, seed=seed)
+
+
+def train_seed_generator(subset: ImageStore, config: GainConfig, seed: int,
+                         registry: Registry | None = None) -> TrainedGenerator:
+    """The generator that ``train_gan`` trains for ``seed``, on that seed's subset (:func:`seed_subset`).
+
+    Public so that a benchmark can train the generators of some seeds ahead (and save them) while it
+    measures the arms of others, and still get exactly the protocol's generator.
+    """
     from ganaug.train.trainer import fit
 
     return fit(subset, config.gan_model, steps=config.gan_steps, batch_size=config.gan_batch_size, seed=seed,
-               device=config.device, progress=False, registry=registry, **config.gan_overrides)
+               device=config.device, progress=False, registry=registry or default_registry(),
+               **config.gan_overrides)
 
 
 class _SeedRun:

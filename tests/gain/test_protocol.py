@@ -137,6 +137,27 @@ def test_keep_generators_saves_each_seeds_generator(tmp_path):
         evaluate_gain(store, train_gan=True, gan_model="test_cdcgan", keep_generators=True, **FAST)
 
 
+def test_a_seeds_generator_trained_ahead_is_the_protocols(tmp_path):
+    """train_seed_generator(seed_subset(...)) gives the very weights that train_gan trains for that seed."""
+    from safetensors.torch import load_file
+
+    from ganaug.gain import GainConfig
+    from ganaug.gain.protocol import seed_subset, train_seed_generator
+
+    store, test = make_tiny_data(num_classes=4, per_class=20), make_tiny_data(num_classes=4, per_class=4, seed=9)
+    options = {"gan_model": "test_cdcgan", "gan_steps": 2, "gan_batch_size": 8, "per_class": 5}
+    evaluate_gain(store, test, train_gan=True, keep_generators=True, out=tmp_path / "gain",
+                  **{**FAST, "seeds": 1, "seed": 3}, **options)
+    config = GainConfig(train_gan=True, device="cpu", progress=False, **options)
+    ahead = train_seed_generator(store.subset(seed_subset(store, config, 3)), config, 3)
+    ahead.save(tmp_path / "ahead")
+    kept, trained = (load_file(tmp_path / name / "generator.safetensors") for name in ("gain/generators/seed3", "ahead"))
+    assert kept.keys() == trained.keys() and all(torch.equal(kept[k], trained[k]) for k in kept)
+    train_seed_generator(store.subset(seed_subset(store, config, 4)), config, 4).save(tmp_path / "other")
+    other = load_file(tmp_path / "other" / "generator.safetensors")
+    assert not all(torch.equal(kept[k], other[k]) for k in kept)  # another seed: another generator
+
+
 def test_bad_options(generator):
     store = make_tiny_data(num_classes=4, per_class=20)
     with pytest.raises(ganaug.ConfigError, match="not both"):
