@@ -20,6 +20,8 @@ from ganaug.data.labels import class_balanced_sampler, read_labels
 from ganaug.devices import resolve_device
 from ganaug.errors import ConfigError
 
+LR_SCHEDULES = ("constant", "cosine")
+
 
 class Classifier:
     """A torch module mapping [0, 1] images to logits, or a scikit-learn estimator on flattened pixels.
@@ -38,8 +40,11 @@ class Classifier:
         self.batch_size = int(batch_size)
 
     def fit(self, dataset: Dataset, *, steps: int, batch_size: int, lr: float, seed: int,
-            balanced: bool = False, synthetic_weight: float = 1.0) -> Classifier:
+            balanced: bool = False, synthetic_weight: float = 1.0, lr_schedule: str = "constant") -> Classifier:
         """Train for ``steps`` Adam steps (torch) or on one pass of the data (scikit-learn).
+
+        ``lr_schedule``: ``"constant"`` keeps ``lr`` to the end; ``"cosine"`` anneals it to 0 over the
+        ``steps``, so the weights that are scored do not depend on the last few batches drawn.
 
         A dataset with ``set_epoch`` (a :class:`~ganaug.mix.SyntheticMix`) gets about ten synthetic
         banks over the run. The torch RNG is forked and seeded with ``seed``; the caller's is untouched.
@@ -62,6 +67,10 @@ class Classifier:
             return self
         model = self.model.to(self.device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule={lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
+        schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+                    if lr_schedule == "cosine" else None)
         generator = torch.Generator().manual_seed(seed)
         sampler = class_balanced_sampler(_dataset_labels(dataset), generator=generator) if balanced else None
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
@@ -85,6 +94,8 @@ class Classifier:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
+                    if schedule is not None:
+                        schedule.step()
                     step += 1
                     if step >= steps:
                         break

@@ -218,7 +218,8 @@ class _SeedRun:
                                   "image_shape=, seed=))") from exc
         classifier = Classifier(model, device=self.device).fit(mix, steps=config.steps, batch_size=config.batch_size,
                                                               lr=config.lr, seed=seed, balanced=arm.balanced,
-                                                              synthetic_weight=arm.weight)
+                                                              synthetic_weight=arm.weight,
+                                                              lr_schedule=config.lr_schedule)
         if arm in (REAL, CLASSIC):
             self.trained[arm] = classifier
         predictions = classifier.predict(self.test_store.images).numpy()

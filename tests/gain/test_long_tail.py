@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
+import ganaug
 from ganaug.classifier import Classifier
 from ganaug.gain import evaluate_gain
 from ganaug.gain.arms import Arm, arm_from_name, arms_for
@@ -103,3 +104,28 @@ def test_imbalance_protocol_runs_every_arm(tiny_generator):
                                           "real+synthetic@balance, balanced sampling",
                                           "real+classic+synthetic@balance, balanced sampling"}
     assert "Per-class fidelity" in report.to_markdown()
+
+
+def test_a_cosine_schedule_anneals_the_classifiers_learning_rate_to_zero():
+    """Adam moves a weight by about lr per step; under "cosine" the last step's move is almost nothing."""
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.linear = torch.nn.Linear(4, 2)
+            self.seen: list[torch.Tensor] = []
+
+        def forward(self, x):
+            self.seen.append(self.linear.weight.detach().clone())
+            return self.linear(x.flatten(1))
+
+    data = TensorDataset(torch.rand(40, 1, 2, 2), torch.arange(40) % 2)
+    moves = {}
+    for schedule in ("constant", "cosine"):
+        model = Recorder()
+        Classifier(model).fit(data, steps=20, batch_size=10, lr=0.01, seed=0, lr_schedule=schedule)
+        moves[schedule] = (model.linear.weight.detach() - model.seen[-1]).abs().max().item()
+    assert moves["constant"] > 0.002  # a good part of lr
+    assert moves["cosine"] < 0.05 * moves["constant"]  # lr * (1 + cos(19 pi / 20)) / 2, about 0.6% of lr
+    with pytest.raises(ganaug.ConfigError, match="lr_schedule='step'"):
+        Classifier(Recorder()).fit(data, steps=2, batch_size=10, lr=0.01, seed=0, lr_schedule="step")
