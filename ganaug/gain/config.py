@@ -24,8 +24,8 @@ class GainConfig:
     steps: int = option(500, "Classifier optimisation steps, identical for every arm.", minimum=1, flag=True)
     batch_size: int = option(64, "Classifier batch size.", minimum=1)
     lr: float = option(1e-3, "Adam learning rate of torch classifiers.", above=0)
-    lr_schedule: str = option("constant", "Learning rate of torch classifiers over the steps: 'constant', or "
-                              "'cosine' (annealed to 0, so the scored weights do not hang on the last batches).",
+    lr_schedule: str = option("cosine", "Learning rate of torch classifiers over the steps: 'cosine' (annealed to "
+                              "0, so the scored weights do not hang on the last batches drawn), or 'constant'.",
                               choices=("constant", "cosine"), flag=True)
     per_class: int | None = option(None, "Low-data protocol: keep this many training images per class "
                                    "(stratified, drawn per seed).", minimum=1, flag=True)
