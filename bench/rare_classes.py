@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 import ganaug
+from ganaug.classifier import LR_SCHEDULES
 from ganaug.gain import GainConfig
 from ganaug.gain.protocol import seed_subset, train_seed_generator
 
@@ -65,7 +66,7 @@ def main() -> None:
                         "(by --keep-generators, or trained ahead on the same subset) instead of training them")
     parser.add_argument("--train-only", action="store_true", help="only train and save each seed's generator "
                         "to OUT/<setting>/generators/seed<N> (as the protocol would), for --generators later")
-    parser.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine",
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine",
                         help="the classifier's learning rate over its steps (constant: the tables before 2026-11-28)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -86,7 +87,8 @@ def main() -> None:
         if args.train_only:
             train_generators(train, name, args, folder / "generators")
             continue
-        common = dict(seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule, ratios=tuple(args.ratios), arms=tuple(args.arms),
+        common = dict(seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule,
+                      ratios=tuple(args.ratios), arms=tuple(args.arms),
                       device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
                       **SETTINGS[name])
         if args.generators is not None:  # one seed at a time: each seed's own generator
@@ -116,6 +118,7 @@ def train_generators(train: ganaug.ImageStore, setting: str, args: argparse.Name
         generator.save(folder / f"seed{seed}")
         print(f"{setting}, seed {seed}: {args.gan_model} trained in {(time.perf_counter() - started) / 60:.1f} min, "
               f"saved to {folder / f'seed{seed}'}", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganaug.classifier import LR_SCHEDULES
 from ganaug.configs import option, validate
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
@@ -26,7 +27,7 @@ class GainConfig:
     lr: float = option(1e-3, "Adam learning rate of torch classifiers.", above=0)
     lr_schedule: str = option("cosine", "Learning rate of torch classifiers over the steps: 'cosine' (annealed to "
                               "0, so the scored weights do not hang on the last batches drawn), or 'constant'.",
-                              choices=("constant", "cosine"), flag=True)
+                              choices=LR_SCHEDULES, flag=True)
     per_class: int | None = option(None, "Low-data protocol: keep this many training images per class "
                                    "(stratified, drawn per seed).", minimum=1, flag=True)
     imbalance: float | None = option(None, "Long-tail protocol: class k keeps about n_max * imbalance^(-k/(K-1)) "

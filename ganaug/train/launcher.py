@@ -20,7 +20,7 @@ def failure_line(exit_codes: dict[int, int]) -> str:
     stopped = sorted(rank for rank, code in exit_codes.items() if code == -signal.SIGTERM) if failed else []
     failed = failed or exit_codes
     line = "training stopped because " + ", ".join(f"rank {rank} (exit status {code})"
-                                                   for rank, code in sorted(failed.items()) if rank not in stopped)
+                                                   for rank, code in sorted(failed.items()))
     line += " failed; their messages are above"
     if stopped:
         line += "; the launcher then stopped " + ", ".join(f"rank {rank}" for rank in stopped)

@@ -330,8 +330,8 @@ class Trainer:
         check_replaceable(self.run_folder.generator, GENERATOR_WEIGHTS, GENERATOR_META)
 
     def _check_disk(self) -> None:
-        """Refuse to start when the output disk cannot hold one more checkpoint."""
-        if self.run_folder is None or not self.is_main:
+        """Refuse to start when the output disk cannot hold one more checkpoint (rank 0, through main_rank_first)."""
+        if self.run_folder is None:
             return
         gan = self.state.gan
         weights = sum(t.numel() * t.element_size() for t in gan.state_dict().values())
