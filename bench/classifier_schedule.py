@@ -25,6 +25,7 @@ import torch
 import ganaug
 from ganaug.classifier import LR_SCHEDULES, Classifier
 from ganaug.gain import GainConfig
+from ganaug.gain.arms import Arm
 from ganaug.gain.augment import classic_preset
 from ganaug.gain.protocol import seed_subset
 from ganaug.gain.subsets import StoreDataset
@@ -32,8 +33,8 @@ from ganaug.metrics.classification import score
 from ganaug.mix import SyntheticMix
 from ganaug.plugins.registry import default_registry
 
-POLICIES = {"auto": ({}, False),  # SyntheticMix's defaults, plain shuffling
-            "balance": ({"ratio": None, "class_policy": "balance", "oversample": False}, True)}  # top-up + sampler
+# the protocol's arms: SyntheticMix's defaults with plain shuffling, or the top-up with a class-balanced sampler
+ARMS = {"auto": Arm(classic=True, auto=True), "balance": Arm(classic=True, topup=True, balanced=True)}
 
 
 def main() -> None:
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--classifier-seeds", type=int, default=3)
     parser.add_argument("--imbalance", type=float, default=100.0)
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--arms", nargs="+", choices=sorted(POLICIES), default=["auto"])
+    parser.add_argument("--arms", nargs="+", choices=sorted(ARMS), default=["auto"])
     parser.add_argument("--schedules", nargs="+", choices=LR_SCHEDULES, default=list(LR_SCHEDULES))
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -60,7 +61,7 @@ def main() -> None:
     transform = classic_preset(subset.image_shape, args.seed)
     factory = default_registry().classifier(config.classifier).factory
     for arm in args.arms:
-        policy, balanced = POLICIES[arm]
+        policy, balanced = ARMS[arm].mix_policy, ARMS[arm].balanced
         for schedule in args.schedules:
             for classifier_seed in range(args.seed, args.seed + 100 * args.classifier_seeds, 100):
                 started = time.perf_counter()

@@ -69,6 +69,16 @@ class Arm:
         weighted = f"{WEIGHTED}{self.weight:g}" if self.synthetic and self.weight != 1.0 else ""
         return name + (FILTERED if self.filtered else "") + weighted + (BALANCED if self.balanced else "")
 
+    @property
+    def mix_policy(self) -> dict[str, object]:
+        """The SyntheticMix keyword arguments of this arm's synthetic share: none for ``@auto`` (SyntheticMix's
+        defaults), a top-up for ``@balance``, a fixed share in the real proportions otherwise."""
+        if self.auto:
+            return {}
+        if self.topup:
+            return {"ratio": None, "class_policy": "balance", "oversample": False}
+        return {"ratio": self.ratio, "class_policy": "match", "oversample": False}
+
     def __str__(self) -> str:
         return self.name
 

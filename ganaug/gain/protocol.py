@@ -197,16 +197,10 @@ class _SeedRun:
         config, seed = self.config, self.seed
         sample_filter = (ConfidenceFilter(self.trained[CLASSIC].model, config.filter_confidence, device=self.device)
                          if arm.filtered else None)
-        if arm.auto:
-            policy: dict[str, Any] = {}  # SyntheticMix's defaults
-        elif arm.topup:
-            policy = {"ratio": None, "class_policy": "balance", "oversample": False}
-        else:
-            policy = {"ratio": arm.ratio, "class_policy": "match", "oversample": False}
         gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
         mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
-                           sample_filter=sample_filter, return_source=arm.weight != 1.0, **policy, **gate)
+                           sample_filter=sample_filter, return_source=arm.weight != 1.0, **arm.mix_policy, **gate)
         if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
             self.fidelity = mix.fidelity
         try:

@@ -35,6 +35,9 @@ def test_long_tail_arms_and_their_names():
     assert Arm(classic=True, topup=True, balanced=True).baseline == Arm(classic=True, balanced=True)
     assert Arm(classic=True, auto=True).baseline == Arm(classic=True, balanced=True)  # it oversamples itself
     assert "real, balanced sampling" not in [a.name for a in arms_for(GainConfig(ratios=(0.5,)))]
+    assert Arm(classic=True, auto=True).mix_policy == {}  # SyntheticMix's own defaults: the default path
+    assert Arm(topup=True, balanced=True).mix_policy == {"ratio": None, "class_policy": "balance", "oversample": False}
+    assert Arm(0.25, classic=True).mix_policy == {"ratio": 0.25, "class_policy": "match", "oversample": False}
     assert "real, balanced sampling" in [a.name for a in arms_for(GainConfig(ratios=(0.5,), long_tail_arms=True))]
 
 
