@@ -45,6 +45,8 @@ class Classifier:
 
         ``lr_schedule``: ``"constant"`` keeps ``lr`` to the end; ``"cosine"`` anneals it to 0 over the
         ``steps``, so the weights that are scored do not depend on the last few batches drawn.
+        A scikit-learn estimator trains with its own solver: ``steps``, ``batch_size``, ``lr`` and
+        ``lr_schedule`` do not apply to it (a bad schedule name is still refused).
 
         A dataset with ``set_epoch`` (a :class:`~ganaug.mix.SyntheticMix`) gets about ten synthetic
         banks over the run. The torch RNG is forked and seeded with ``seed``; the caller's is untouched.
@@ -54,6 +56,8 @@ class Classifier:
         With ``synthetic_weight`` below 1 the items must be ``(image, label, is_synthetic)`` (a SyntheticMix with
         ``return_source=True``), and a synthetic item's loss counts that much of a real one's.
         """
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule={lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
         if not self.is_torch:
             items = [dataset[i] for i in range(len(dataset))]
             images, labels, *_ = collate(items)
@@ -67,8 +71,6 @@ class Classifier:
             return self
         model = self.model.to(self.device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        if lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"lr_schedule={lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
         schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
                     if lr_schedule == "cosine" else None)
         generator = torch.Generator().manual_seed(seed)

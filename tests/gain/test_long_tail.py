@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
 from torch.utils.data import TensorDataset
 
 import ganaug
@@ -132,3 +133,5 @@ def test_a_cosine_schedule_anneals_the_classifiers_learning_rate_to_zero():
     assert moves["cosine"] < 0.05 * moves["constant"]  # lr * (1 + cos(19 pi / 20)) / 2, about 0.6% of lr
     with pytest.raises(ganaug.ConfigError, match="lr_schedule='step'"):
         Classifier(Recorder()).fit(data, steps=2, batch_size=10, lr=0.01, seed=0, lr_schedule="step")
+    with pytest.raises(ganaug.ConfigError, match="lr_schedule='step'"):  # refused for scikit-learn too
+        Classifier(LogisticRegression()).fit(data, steps=2, batch_size=10, lr=0.01, seed=0, lr_schedule="step")
