@@ -289,6 +289,8 @@ class Trainer:
     def _finish(self, trained: TrainedGenerator) -> TrainedGenerator:
         """Unwrap, share rank 0's EMA, write the last checkpoint, the generator and the final grid."""
         self.wrapping.unwrap()
+        # ganaug.load builds the standard layout; a channels-last network can round a pixel the other way
+        self.state.gan.to(memory_format=torch.contiguous_format)
         self.state.gan.on_step(self.config.steps, self.config.steps)  # the schedule's end state, for sampling
         if self.dist is not None:  # EMA and the last batch-norm statistics live on rank 0: share them
             import torch.distributed as dist
