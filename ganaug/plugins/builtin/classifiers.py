@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock
 
 from ganaug.errors import ConfigError
 from ganaug.plugins.hookspecs import hookimpl
@@ -44,6 +43,8 @@ class SmallResNet(nn.Module):
     """ResNet-8 for small images: a 3x3 stem and three stages of two basic blocks (16, 32, 64)."""
 
     def __init__(self, num_classes: int, image_shape: tuple[int, int, int]) -> None:
+        from torchvision.models.resnet import BasicBlock  # imported here: torchvision costs seconds to import
+
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(image_shape[0], 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
                                    nn.ReLU()]
