@@ -22,8 +22,9 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ganaug demo
 
+# One pytest worker per core (at most 4); tests that share a module-scoped run stay in one worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -15,7 +15,13 @@ from PIL import Image
 from ganaug.testing import make_tiny_data
 
 os.environ.setdefault("GANAUG_STRICT_PLUGINS", "1")
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one worker per core: one thread each, in the subprocesses the tests start too,
+    # since two multi-threaded torch processes on the same cores slow each other several-fold
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+else:
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
 
