@@ -5,9 +5,14 @@ Run: ``python bench/standing_stats.py ../shared/data/mnist.npz GENERATORS SETTIN
 ``seed<N>`` generators of ``bench/rare_classes.py --train-only`` (``none``: only train the oracle). Prints the
 per-class fidelity (the run's judge) and oracle recognition of 1000 samples per class, as trained and with
 the batch-norm statistics recomputed over 50 batches of 64 samples."""
-import copy, json, sys, time
+import copy
+import json
+import sys
+import time
 from pathlib import Path
-import numpy as np, torch
+
+import numpy as np
+import torch
 from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ganaug
@@ -27,8 +32,10 @@ oracle_path.parent.mkdir(parents=True, exist_ok=True)
 if oracle_path.exists():
     oracle = torch.load(oracle_path, weights_only=False)
 else:
-    t = time.time(); oracle = train_judge(xtr, ytr, 2, seed=0); torch.save(oracle, oracle_path)
-    print(f"oracle trained {time.time()-t:.0f}s acc {float((predict(oracle, xte) == yte).double().mean()):.4f}", flush=True)
+    started = time.time()
+    oracle = train_judge(xtr, ytr, 2, seed=0)
+    torch.save(oracle, oracle_path)
+    print(f"oracle trained {time.time() - started:.0f}s acc {float((predict(oracle, xte) == yte).double().mean()):.4f}", flush=True)
 if gen_dir.name == "none":
     sys.exit()
 train = ganaug.load_data((xtr.squeeze(1).numpy(), ytr.numpy()))
@@ -47,19 +54,25 @@ def score(tag, g):
     print(json.dumps({"tag": tag, "fidelity": np.round(rep.fidelity, 3).tolist(), "oracle": np.round(orc, 3).tolist(),
                       "fid_mean": round(float(np.nanmean(rep.fidelity)), 4), "oracle_mean": round(float(np.mean(orc)), 4)}), flush=True)
 
-score("as_trained", gen)
-for batches in (50,):
-    g2 = copy.deepcopy(gen)
-    net = g2.network
-    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in bns:
-        m.reset_running_stats(); m.momentum = None
+
+
+def with_standing_statistics(generator, batches=50, batch_size=64):
+    """A copy of ``generator`` whose batch-norm statistics are averaged over ``batches`` of its own samples."""
+    generator = copy.deepcopy(generator)
+    net = generator.network
+    for module in net.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None  # a plain average over the batches, not a running one
     net.train()
-    gen_rng = torch.Generator().manual_seed(999)
+    rng = torch.Generator().manual_seed(999)
     with torch.no_grad():
-        for b in range(batches):
-            labels = torch.randint(0, K, (64,), generator=gen_rng)
-            z = g2.gan.sample_noise(64, device="cpu", generator=gen_rng)
-            net(z, labels)
+        for _ in range(batches):
+            labels = torch.randint(0, K, (batch_size,), generator=rng)
+            net(generator.gan.sample_noise(batch_size, device="cpu", generator=rng), labels)
     net.eval()
-    score(f"standing_{batches}x64", g2)
+    return generator
+
+
+score("as_trained", gen)
+score("standing_50x64", with_standing_statistics(gen))
