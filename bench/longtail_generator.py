@@ -35,7 +35,7 @@ from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
 from ganaug.metrics.fidelity import FidelityJudge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality_mnist import predict, train_judge  # noqa: E402
+from quality_mnist import predict, recognised_per_class, train_judge  # noqa: E402
 
 
 def main() -> None:
@@ -78,8 +78,7 @@ def main() -> None:
             minutes = (time.perf_counter() - t0) / 60
             fake, labels = generator.sample(per_class=1000, seed=123, return_labels=True)
             report = judge.judge(fake, labels)
-            oracle_hits = predict(oracle, fake) == labels
-            oracle_per_class = [float(oracle_hits[labels == k].double().mean()) for k in range(10)]
+            oracle_per_class = recognised_per_class(oracle, fake, labels, 10)
             diversity = diversity_ratio(per_class_diversity(fake, labels, 10),
                                         per_class_diversity(store.images, store.labels, 10))
             row = {"seed": seed, "class_balance": balance, "transition_end": transition, "counts": counts, "minutes": round(minutes, 2),

@@ -53,6 +53,12 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(x[i:i + 1000].float() / 255.0).argmax(1) for i in range(0, len(x), 1000)])
 
 
+def recognised_per_class(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> list[float]:
+    """Per class, the share of ``images`` of that class (by ``labels``) that ``model`` predicts as that class."""
+    hits = predict(model, images) == labels
+    return [float(hits[labels == k].double().mean()) for k in range(num_classes)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mnist", type=Path, help="mnist.npz with x_train, y_train, x_test, y_test")

@@ -5,6 +5,10 @@ Run: ``python bench/standing_stats.py ../shared/data/mnist.npz GENERATORS SETTIN
 ``seed<N>`` generators of ``bench/rare_classes.py --train-only`` (``none``: only train the oracle). Prints the
 per-class fidelity (the run's judge) and oracle recognition of 1000 samples per class, as trained and with
 the batch-norm statistics recomputed over 50 batches of 64 samples."""
+
+from __future__ import annotations
+
+import argparse
 import copy
 import json
 import sys
@@ -14,49 +18,35 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import ganaug
 from ganaug.gain.config import GainConfig
 from ganaug.gain.protocol import seed_subset
 from ganaug.metrics.fidelity import FidelityJudge
-from quality_mnist import predict, train_judge
-from rare_classes import SETTINGS
 
-torch.set_num_threads(1)
-mnist, gen_dir, setting, seed = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-with np.load(mnist) as a:
-    xtr, ytr = torch.from_numpy(a["x_train"][:, None]), torch.from_numpy(a["y_train"]).long()
-    xte, yte = torch.from_numpy(a["x_test"][:, None]), torch.from_numpy(a["y_test"]).long()
-oracle_path = Path("bench/out/oracle_cnn.pt")  # trained once (2 epochs on the 60k images), then reused
-oracle_path.parent.mkdir(parents=True, exist_ok=True)
-if oracle_path.exists():
-    oracle = torch.load(oracle_path, weights_only=False)
-else:
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality_mnist import predict, recognised_per_class, train_judge  # noqa: E402
+from rare_classes import SETTINGS  # noqa: E402
+
+ORACLE_PATH = Path("bench/out/oracle_cnn.pt")
+"""The oracle CNN, trained once (2 epochs on the 60k training images) and reused by later runs."""
+
+
+def load_oracle(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor) -> nn.Module:
+    """The cached oracle, or a new one trained on the full training set (its test accuracy printed)."""
+    if ORACLE_PATH.exists():
+        return torch.load(ORACLE_PATH, weights_only=False)
     started = time.time()
-    oracle = train_judge(xtr, ytr, 2, seed=0)
-    torch.save(oracle, oracle_path)
-    print(f"oracle trained {time.time() - started:.0f}s acc {float((predict(oracle, xte) == yte).double().mean()):.4f}", flush=True)
-if gen_dir.name == "none":
-    sys.exit()
-train = ganaug.load_data((xtr.squeeze(1).numpy(), ytr.numpy()))
-config = GainConfig(seed=seed, **SETTINGS[setting])
-store = train.subset(seed_subset(train, config, seed))
-print("counts", store.class_counts())
-judge = FidelityJudge(store.images, store.labels, store.classes, seed=seed)
-gen = ganaug.load(gen_dir / f"seed{seed}")
-K = gen.num_classes
-
-def score(tag, g):
-    fake, labels = g.sample(per_class=1000, seed=123, return_labels=True)
-    rep = judge.judge(fake, labels)
-    hits = predict(oracle, fake) == labels
-    orc = [float(hits[labels == k].double().mean()) for k in range(K)]
-    print(json.dumps({"tag": tag, "fidelity": np.round(rep.fidelity, 3).tolist(), "oracle": np.round(orc, 3).tolist(),
-                      "fid_mean": round(float(np.nanmean(rep.fidelity)), 4), "oracle_mean": round(float(np.mean(orc)), 4)}), flush=True)
+    oracle = train_judge(x_train, y_train, 2, seed=0)
+    ORACLE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(oracle, ORACLE_PATH)
+    accuracy = float((predict(oracle, x_test) == y_test).double().mean())
+    print(f"oracle trained in {time.time() - started:.0f} s, test accuracy {accuracy:.4f}", flush=True)
+    return oracle
 
 
-
-def with_standing_statistics(generator, batches=50, batch_size=64):
+def with_standing_statistics(generator: ganaug.TrainedGenerator, batches: int = 50,
+                             batch_size: int = 64) -> ganaug.TrainedGenerator:
     """A copy of ``generator`` whose batch-norm statistics are averaged over ``batches`` of its own samples."""
     generator = copy.deepcopy(generator)
     net = generator.network
@@ -68,11 +58,45 @@ def with_standing_statistics(generator, batches=50, batch_size=64):
     rng = torch.Generator().manual_seed(999)
     with torch.no_grad():
         for _ in range(batches):
-            labels = torch.randint(0, K, (batch_size,), generator=rng)
+            labels = torch.randint(0, generator.num_classes, (batch_size,), generator=rng)
             net(generator.gan.sample_noise(batch_size, device="cpu", generator=rng), labels)
     net.eval()
     return generator
 
 
-score("as_trained", gen)
-score("standing_50x64", with_standing_statistics(gen))
+def score(tag: str, generator: ganaug.TrainedGenerator, judge: FidelityJudge, oracle: nn.Module) -> None:
+    """Print the judge's fidelity and the oracle's recognition of 1000 samples per class, one JSON line."""
+    fake, labels = generator.sample(per_class=1000, seed=123, return_labels=True)
+    fidelity = judge.judge(fake, labels).fidelity
+    recognised = recognised_per_class(oracle, fake, labels, generator.num_classes)
+    print(json.dumps({"tag": tag, "fidelity": np.round(fidelity, 3).tolist(), "oracle": np.round(recognised, 3).tolist(),
+                      "fid_mean": round(float(np.nanmean(fidelity)), 4),
+                      "oracle_mean": round(float(np.mean(recognised)), 4)}), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mnist", type=Path, help="mnist.npz with x_train, y_train, x_test, y_test")
+    parser.add_argument("generators", type=Path, help="folder of seed<N> generators, or 'none' (train the oracle only)")
+    parser.add_argument("setting", choices=sorted(SETTINGS), help="the rare-classes setting they were trained on")
+    parser.add_argument("seed", type=int)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with np.load(args.mnist) as archive:
+        x_train, y_train = torch.from_numpy(archive["x_train"][:, None]), torch.from_numpy(archive["y_train"]).long()
+        x_test, y_test = torch.from_numpy(archive["x_test"][:, None]), torch.from_numpy(archive["y_test"]).long()
+    oracle = load_oracle(x_train, y_train, x_test, y_test)
+    if args.generators.name == "none":
+        return
+    train = ganaug.load_data((x_train.squeeze(1).numpy(), y_train.numpy()))
+    config = GainConfig(seed=args.seed, **SETTINGS[args.setting])
+    store = train.subset(seed_subset(train, config, args.seed))
+    print("counts", store.class_counts())
+    judge = FidelityJudge(store.images, store.labels, store.classes, seed=args.seed)
+    generator = ganaug.load(args.generators / f"seed{args.seed}")
+    score("as_trained", generator, judge, oracle)
+    score("standing_50x64", with_standing_statistics(generator), judge, oracle)
+
+
+if __name__ == "__main__":
+    main()
