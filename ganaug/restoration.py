@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,11 +26,15 @@ from ganaug.data.folders import (
 from ganaug.errors import DataError
 from ganaug.generator import TrainedGenerator, load
 
+if TYPE_CHECKING:
+    from ganaug.plugins.registry import Registry
+
 MaskArg = str | Path | torch.Tensor | np.ndarray | None
 
 
 def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task: str = "inpaint",
-            masks: MaskArg = None, seed: int = 0, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+            masks: MaskArg = None, seed: int = 0, device: str = "cpu",
+            registry: Registry | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Restore damaged images of known classes; returns ``(images, labels)`` (uint8 (N, C, H, W), int64).
 
     Args:
@@ -43,11 +48,13 @@ def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task:
             is missing. Mask images are resized like the images (nearest neighbour).
         seed: the latent's seed (and the random boxes').
         device: where the generator runs when given as a path.
+        registry: where a saved generator's family and a named data set are looked up; the default
+            registry when omitted.
     """
     if not isinstance(generator, TrainedGenerator):
-        generator = load(generator, device=device)
+        generator = load(generator, device=device, registry=registry)
     channels, height, width = generator.image_shape
-    store = load_data(data, image_size=(height, width), channels=channels, min_classes=1)
+    store = load_data(data, image_size=(height, width), channels=channels, min_classes=1, registry=registry)
     labels = _generator_labels(store, generator)
     mask_folder = masks is not None and not isinstance(masks, (torch.Tensor, np.ndarray)) and Path(masks).is_dir()
     read = _mask_folder(Path(masks), data, store) if mask_folder else _read_masks(masks, store)  # type: ignore[arg-type]
@@ -90,10 +97,11 @@ def _mask_folder(folder: Path, data: DataSource, store: ImageStore) -> torch.Ten
     return torch.stack(masks)
 
 
-def sources_for(generator: TrainedGenerator, data: DataSource) -> ImageStore:
-    """``data`` at the generator's size, with its classes: what an image-to-image generator varies."""
+def sources_for(generator: TrainedGenerator, data: DataSource, registry: Registry | None = None) -> ImageStore:
+    """``data`` at the generator's size, with its classes: what an image-to-image generator varies
+    (``registry``: where a named data set is looked up; the default registry when omitted)."""
     channels, height, width = generator.image_shape
-    store = load_data(data, image_size=(height, width), channels=channels, min_classes=1)
+    store = load_data(data, image_size=(height, width), channels=channels, min_classes=1, registry=registry)
     return ImageStore(store.images, _generator_labels(store, generator), generator.classes)
 
 

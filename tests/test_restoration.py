@@ -145,3 +145,23 @@ def test_a_mask_folder_with_a_missing_mask_or_for_an_npz_is_refused_by_name(run,
         restore(run, source, masks=masks)
     with pytest.raises(ganaug.DataError, match="INPUT must be a folder too"):
         restore(run, damaged, masks=masks)
+
+
+class PrivateImg2ImgPlugin:
+    @ganaug.hookimpl
+    def register_generators(self, register):
+        from ganaug.plugins.builtin.img2img import Img2Img
+
+        register("private_img2img", Img2Img, defaults={"z_dim": 2, "g_channels": 8, "d_channels": 8})
+
+
+def test_restore_looks_a_saved_family_up_in_the_registry_it_is_given(data, damaged, tmp_path):
+    from ganaug.errors import CheckpointError
+    from ganaug.plugins.registry import build_registry
+
+    registry = build_registry(entry_points=False, extra_plugins=(("private", PrivateImg2ImgPlugin()),))
+    ganaug.fit(data, "private_img2img", steps=2, batch_size=8, out=tmp_path / "run", progress=False, registry=registry)
+    images, labels = restore(tmp_path / "run", damaged, task="denoise", registry=registry)
+    assert images.shape == (6, 1, 8, 8) and labels.tolist() == data.labels[:6].tolist()
+    with pytest.raises(CheckpointError, match="family 'private_img2img', which is not installed"):
+        restore(tmp_path / "run", damaged, task="denoise")
