@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import ganaug
+from ganaug.classifier import LR_SCHEDULES
 from ganaug.gain import evaluate_gain
 
 
@@ -34,6 +35,8 @@ def main() -> None:
     parser.add_argument("--gan-channels", type=int, default=32, help="g_channels and d_channels of cdcgan")
     parser.add_argument("--filter-confidence", type=float, default=None,
                         help="also run the synthetic arms filtered by the real+classic classifier's confidence")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine",
+                        help="the classifier's learning rate over its steps (constant: the tables before 2026-11-28)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/gain_mnist"))
     args = parser.parse_args()
 
@@ -44,7 +47,7 @@ def main() -> None:
     for n in args.per_class:
         started = time.perf_counter()
         report = evaluate_gain(train, test, train_gan=True, per_class=n, seeds=args.seeds, seed=args.seed,
-                               ratios=tuple(args.ratios),
+                               ratios=tuple(args.ratios), lr_schedule=args.lr_schedule,
                                steps=args.steps, gan_steps=args.gan_steps, device="cpu", progress=False,
                                gan_overrides={"g_channels": args.gan_channels, "d_channels": args.gan_channels},
                                filter_confidence=args.filter_confidence, out=args.out / f"per_class_{n}")

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import ganaug
+from ganaug.classifier import LR_SCHEDULES
 from ganaug.data import ImageStore
 from ganaug.gain.subsets import draw_subset
 
@@ -45,6 +46,8 @@ def main() -> None:
                         help="also run the classic synthetic arms with synthetic items' loss weighted by each")
     parser.add_argument("--arms", nargs="*", default=[],
                         help="run only these synthetic arms (by name), beside the arms without synthetic data")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine",
+                        help="the classifier's learning rate over its steps (constant: the tables before 2026-11-28)")
     parser.add_argument("--budget-check", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("bench/out/longtail_gain"))
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -60,7 +63,8 @@ def main() -> None:
     generator = ganaug.load(args.generator)
     common = {"seeds": args.seeds, "ratios": tuple(args.ratios), "long_tail_arms": True, "device": "cpu",
               "fidelity_gate": not args.no_gate, "progress": False, "quality_samples": 100,
-              "synthetic_weights": tuple(args.synthetic_weights), "arms": tuple(args.arms)}
+              "synthetic_weights": tuple(args.synthetic_weights), "arms": tuple(args.arms),
+              "lr_schedule": args.lr_schedule}
     report = ganaug.evaluate_gain(subset, test, generator=generator, steps=args.steps, out=args.out, **common)
     print(report.to_markdown())
     for line in report.verdict():
