@@ -24,10 +24,16 @@ def test_cuda_training_and_cpu_load(tiny_store, tmp_path):
 
 
 def test_gpu_checkpoint_resumes_on_cpu(tiny_store, tmp_path):
-    ganaug.fit(tiny_store, "test_cdcgan", steps=3, batch_size=16, device="cuda", out=tmp_path, progress=False)
+    from ganaug.runs.checkpoint import checkpoint_dirs
+
+    ganaug.fit(tiny_store, "test_cdcgan", steps=3, batch_size=16, device="cuda", out=tmp_path, progress=False,
+               log_every=1)
     resumed = ganaug.fit(tiny_store, "test_cdcgan", steps=5, batch_size=16, device="cpu", out=tmp_path, resume=True,
-                         progress=False)
+                         progress=False, log_every=1)
     assert resumed.device.type == "cpu"
+    assert checkpoint_dirs(tmp_path)[0].name == "step_00000005"
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss_d" in r] == [1, 2, 3, 4, 5]  # went on from step 3, not over
 
 
 @pytest.mark.parametrize("model", ["dcgan", "cdcgan"])

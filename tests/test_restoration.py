@@ -45,6 +45,7 @@ def test_cli_inpaints_only_the_masked_pixels(run, data, damaged, tmp_path):
     assert x.shape == (6, 8, 8) and y.tolist() == data.labels[:6].tolist()
     outside = masks == 0
     assert np.array_equal(x[outside], data.images[:6, 0].numpy()[outside])
+    assert not np.array_equal(x[~outside], data.images[:6, 0].numpy()[~outside])  # the masked pixels were drawn
 
 
 def test_python_restore_of_a_folder_with_some_classes_and_one_mask_image(run, data, tmp_path):
@@ -61,9 +62,11 @@ def test_python_restore_of_a_folder_with_some_classes_and_one_mask_image(run, da
 
 
 @pytest.mark.parametrize("task", ["denoise", "enhance"])
-def test_denoise_and_enhance_redraw_the_image(run, damaged, task):
+def test_denoise_and_enhance_redraw_the_image(run, damaged, data, task):
     images, _ = restore(run, damaged, task=task)
     assert images.shape == (6, 1, 8, 8) and images.dtype == torch.uint8
+    assert (images != data.images[:6]).double().mean() > 0.5  # most pixels redrawn, not handed back
+    assert torch.equal(restore(run, damaged, task=task)[0], images)  # the same seed, the same images
 
 
 def test_bad_inputs_are_named(run, damaged, tmp_path, data):
@@ -76,8 +79,8 @@ def test_bad_inputs_are_named(run, damaged, tmp_path, data):
     np.save(tmp_path / "wrong.npy", np.zeros((6, 4, 4), dtype=np.uint8))
     cases.append((["--masks", str(tmp_path / "wrong.npy")], r"masks of shape \(6, 4, 4\) do not match 6 images of 8x8"))
     for extra, message in cases:
-        result = runner.invoke(main, ["restore", str(run), str(damaged), "--out", str(tmp_path / "o.npz"), *extra])
-        assert result.exit_code != 0 and "Traceback" not in result.output
+        result = runner.invoke(main, ["restore", str(run), str(damaged), "--out", str(tmp_path / "o.npz"), *extra], catch_exceptions=False)
+        assert result.exit_code == 1 and "Traceback" not in result.output
         assert __import__("re").search(message, result.output), (extra, result.output)
     other = tmp_path / "other" / "zebra"
     other.mkdir(parents=True)
@@ -89,13 +92,13 @@ def test_bad_inputs_are_named(run, damaged, tmp_path, data):
 def test_a_noise_family_asked_to_restore_says_which_family_can(data, damaged, tmp_path):
     ganaug.fit(data, "test_cdcgan", steps=1, batch_size=8, out=tmp_path / "noise", progress=False)
     result = CliRunner().invoke(main, ["restore", str(tmp_path / "noise"), str(damaged), "--masks", "random",
-                                       "--out", str(tmp_path / "o.npz")])
-    assert result.exit_code != 0 and "image-to-image family" in result.output and "img2img" in result.output
+                                       "--out", str(tmp_path / "o.npz")], catch_exceptions=False)
+    assert result.exit_code == 1 and "image-to-image family" in result.output and "img2img" in result.output
 
 
 def test_sample_of_an_image_family_needs_sources(run, tmp_path, data):
-    result = CliRunner().invoke(main, ["sample", str(run), "--out", str(tmp_path / "s.npz")])
-    assert result.exit_code != 0 and "--sources" in result.output
+    result = CliRunner().invoke(main, ["sample", str(run), "--out", str(tmp_path / "s.npz")], catch_exceptions=False)
+    assert result.exit_code == 1 and "--sources" in result.output
     np.savez(tmp_path / "src.npz", x=data.images[:, 0].numpy(), y=data.labels.numpy())
     result = CliRunner().invoke(main, ["sample", str(run), "--out", str(tmp_path / "s.npz"), "--per-class", "2",
                                        "--sources", str(tmp_path / "src.npz")])

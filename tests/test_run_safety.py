@@ -67,7 +67,7 @@ def test_two_cli_trainers_on_one_folder(npz, tmp_path):
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
-        while time.time() < deadline and not (out / LOCK_FILE).exists() or not (out / LOCK_FILE).read_text():
+        while time.time() < deadline and not ((out / LOCK_FILE).exists() and (out / LOCK_FILE).read_text()):
             time.sleep(0.2)
         second = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True, timeout=120)
     finally:
@@ -122,6 +122,7 @@ def test_the_cli_reports_a_full_disk_in_one_line(npz, tmp_path, monkeypatch):
                                 catch_exceptions=False)
     assert result.exit_code == 1
     assert "the disk is full: writing " in result.output and "log.jsonl" in result.output
+    assert len([line for line in result.output.splitlines() if "Error: " in line]) == 1, result.output
     assert "Traceback" not in result.output
 
 
@@ -187,3 +188,5 @@ def test_a_multi_process_run_on_a_locked_folder_is_refused_in_one_line_per_proce
     assert "Error: training stopped because rank" in result.stderr  # rank 0 may exit first, or be stopped
     assert "Traceback" not in result.stderr
     assert "RuntimeError" not in result.stderr and "ganaug-crash" not in result.stderr  # not gloo's error
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(error_lines) == 3, result.stderr  # one line from each rank, one from the launcher

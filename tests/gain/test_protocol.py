@@ -185,5 +185,6 @@ def test_gain_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert "| synthetic-only |" in result.output and "classic augmentation" in result.output
     assert (tmp_path / "g" / "gain.md").exists()
-    bad = CliRunner().invoke(main, ["gain", str(tmp_path / "d.npz"), "--train-gan", "--ratios", "x"])
-    assert bad.exit_code != 0 and "--ratios" in bad.output
+    bad = CliRunner().invoke(main, ["gain", str(tmp_path / "d.npz"), "--train-gan", "--ratios", "x"],
+                             catch_exceptions=False)
+    assert bad.exit_code == 1 and "--ratios" in bad.output, bad.output

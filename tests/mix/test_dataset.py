@@ -257,6 +257,11 @@ def test_distributed_sampler_partitions_the_mix(store, generator):
               for r in range(3)]
     seen = [i for shard in shards for i in shard]
     assert len(seen) == len(set(seen)) == len(mix) // 3 * 3
+    assert int(mix.is_synthetic()[seen].sum()) >= mix.n_synthetic - 2  # drop_last leaves out at most 2 items
+    sampler = DistributedSampler(mix, num_replicas=3, rank=1, shuffle=True, seed=1, drop_last=True)
+    images, labels = next(iter(DataLoader(mix, sampler=sampler, batch_size=len(shards[1]))))
+    assert torch.equal(images, torch.stack([mix[i][0] for i in shards[1]]))  # rank 1 loads its own items
+    assert labels.tolist() == [mix[i][1] for i in shards[1]]
 
 
 @pytest.mark.parametrize("replicas", [1, 2])

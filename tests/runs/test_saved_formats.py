@@ -1,4 +1,4 @@
-"""Run folders written by ganaug 0.1.0 (tests/data/run_v0_1) still load, sample the same and resume."""
+"""Run folders written by ganaug 0.1.0 (tests/fixtures/run_v0_1) still load, sample the same and resume."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
@@ -38,7 +39,7 @@ def test_run_folder_contents(tiny_store, tmp_path):
     losses = [r for r in records if "loss_d" in r]
     assert [r["step"] for r in losses] == [2, 4, 6]
     for key in ("loss_g", "grad_norm_d", "grad_norm_g", "images_per_s"):
-        assert all(r[key] == r[key] for r in losses), key
+        assert all(math.isfinite(r[key]) for r in losses), key
     scores = [r for r in records if "diversity_ratio" in r]
     assert len(scores) == 2 and len(scores[0]["diversity_ratio"]) == 4
 
