@@ -112,7 +112,22 @@ def test_bad_filters_are_refused(store, generator):
         SyntheticMix(real40(store), generator, fidelity=None, ratio=0.5, labels=labels, max_draws=0)
 
 
-def test_gain_adds_filtered_arms_judged_by_the_classic_classifier(store, generator):
+def test_gain_adds_filtered_arms_judged_by_the_classic_classifier(store, generator, monkeypatch):
+    import ganaug.gain.protocol as protocol
+
+    judges, seed_runs = [], []
+    real_init = protocol._SeedRun.__init__
+
+    def recording_filter(model, *args, **kwargs):
+        judges.append(model)
+        return ConfidenceFilter(model, *args, **kwargs)
+
+    def recording_init(self, *args, **kwargs):
+        seed_runs.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(protocol, "ConfidenceFilter", recording_filter)
+    monkeypatch.setattr(protocol._SeedRun, "__init__", recording_init)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an untrained judge may reject whole classes
         report = evaluate_gain(store, generator=generator, ratios=(0.5,), filter_confidence=0.3, seeds=1, steps=3,
@@ -123,5 +138,7 @@ def test_gain_adds_filtered_arms_judged_by_the_classic_classifier(store, generat
     filtered = [run for run in report.runs if run["arm"].endswith("filtered")]
     assert all(set(run["filter_acceptance"]) == set(store.classes) for run in filtered)
     assert any("filtered" in line for line in report.verdict())
+    classic = seed_runs[0].trained[protocol.CLASSIC].model
+    assert len(judges) == 2 and all(judge is classic for judge in judges)  # the seed's real+classic classifier
     with pytest.raises(ConfigError, match=r"filter_confidence=0.0 must be > 0 and <= 1"):
         evaluate_gain(store, generator=generator, filter_confidence=0, seeds=1, steps=1, progress=False)
