@@ -92,8 +92,8 @@ def main() -> None:
     gan_seconds = time.perf_counter() - started
 
     fake, labels = generator.sample(per_class=1000, seed=args.seed + 1, return_labels=True)
-    conditional = float((predict(judge, fake) == labels).float().mean())
-    per_class = [float((predict(judge, fake[labels == k]) == k).float().mean()) for k in range(10)]
+    per_class = recognised_per_class(judge, fake, labels, 10)
+    conditional = sum(per_class) / len(per_class)  # the same share: 1000 samples of every class
     ratio = diversity_ratio(per_class_diversity(fake, labels, 10), per_class_diversity(x_train, y_train, 10))
     args.grid.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(args.out / "samples" / "grid_final.png", args.grid)
