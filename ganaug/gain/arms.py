@@ -22,13 +22,14 @@ class Arm:
         classic: classic augmentation (albumentations) on every item.
         filtered: the synthetic bank keeps only samples the seed's ``real+classic`` classifier
             recognises (:class:`~ganaug.mix.filters.ConfidenceFilter`).
-        topup: synthetic images top the rare classes up (``class_policy="balance"``, ``ratio=None``),
+        topup: synthetic images top every smaller class up (``class_policy="balance"``, ``ratio=None``),
             within SyntheticMix's cap and fidelity gate, instead of a fixed share.
         balanced: class-balanced sampling of the training items (each class drawn equally often), the
             usual long-tail fix without synthetic data.
         weight: the loss weight of a synthetic item relative to a real one (1: the same).
-        auto: SyntheticMix's default policy, ``class_policy="auto"``: on imbalanced classes a top-up plus
-            oversampling inside the mix (so the default path draws classes equally often without a sampler).
+        auto: SyntheticMix's default policy, ``class_policy="auto"``: on imbalanced classes a top-up of the
+            classes with few real images (``"tail"``) plus oversampling inside the mix (so the default path
+            draws classes equally often without a sampler).
     """
 
     ratio: float = 0.0

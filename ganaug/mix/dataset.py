@@ -25,6 +25,7 @@ sampler or the number of workers. Random transforms are seeded per item for the 
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -49,6 +50,7 @@ from ganaug.mix.bank import SyntheticBank
 from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
 from ganaug.mix.policies import (
+    TOP_UP_BELOW,
     allocate_synthetic,
     auto_policy,
     check_ratio,
@@ -71,11 +73,15 @@ class SyntheticMix(Dataset):
             rare classes are topped up instead. ``None`` with ``class_policy="balance"`` tops the rare
             classes up; ignored for a dict policy. The share in use is in :attr:`ratio` (None for a top-up).
         class_policy: ``"auto"`` (the default: on imbalanced real classes, largest/smallest >= 2,
-            ``"balance"`` with oversampling, the long-tail path that measured best; otherwise
-            ``"match"``), ``"match"`` (synthetic classes in the real proportions),
-            ``"uniform"``, ``"balance"`` (synthetic images go to the rarest classes until real +
-            synthetic counts are level, within ``max_per_real``), or ``{class index or name: count}``.
-            The policy used is in :attr:`policy`.
+            ``"tail"`` with oversampling, the long-tail path; otherwise ``"match"``), ``"match"``
+            (synthetic classes in the real proportions), ``"uniform"``, ``"balance"`` (synthetic images go to
+            the rarest classes until real + synthetic counts are level, within ``max_per_real``), ``"tail"``
+            (``"balance"`` for the classes with fewer than ``top_up_below`` real images only), or
+            ``{class index or name: count}``. The policy used is in :attr:`policy`.
+        top_up_below: under ``"tail"`` (and so under ``"auto"`` on imbalanced classes), a class with at least
+            this many real images gets no synthetic images (default 40: on MNIST, synthetic images helped
+            classes of 5 to 38 real images and not classes of 50 or more; docs/benchmarks.md). A warning
+            says when no class is below it.
         oversample: after the synthetic images, repeat each class's items (real and synthetic, in turn)
             until every class has as many as the largest, so that a plain shuffling DataLoader draws every
             class equally often (class-balanced sampling built into the dataset; an epoch grows to
@@ -116,7 +122,7 @@ class SyntheticMix(Dataset):
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
                  max_per_real: float | None = 4.0, variation_strength: float | None = None,
-                 item_keys: Sequence[str] | None = None) -> None:
+                 item_keys: Sequence[str] | None = None, top_up_below: int = TOP_UP_BELOW) -> None:
         _check_arguments(real, generator, seed=seed, bank_size=bank_size, refresh=refresh, max_draws=max_draws,
                          transform=transform, sample_filter=sample_filter)
         self._real_store = real if isinstance(real, ImageStore) else getattr(real, "store", None)
@@ -148,10 +154,16 @@ class SyntheticMix(Dataset):
                               "under class_policy='auto')")
         if policy == "auto":
             policy, self.ratio = auto_policy(counts, self.ratio, synthetic_only)
-            oversample = (policy == "balance") if oversample is None else oversample
+            oversample = (policy == "tail") if oversample is None else oversample
         self.policy: str | dict[int, int] = policy
         """The class policy in use (what ``"auto"`` chose, or the one given)."""
-        wanted = allocate_synthetic(counts, self.ratio, policy)
+        wanted = allocate_synthetic(counts, self.ratio, policy, _checked_threshold(top_up_below))
+        if policy == "tail" and not any(wanted) and self.ratio != 0:
+            warnings.warn(f"no synthetic images: class_policy={class_policy!r} tops up only classes with fewer than "
+                          f"top_up_below={top_up_below} real images, and the smallest class here has "
+                          f"{min(c for c in counts if c) if any(counts) else 0} (on MNIST, synthetic images did not "
+                          "help classes of 50 or more: docs/benchmarks.md). To add them anyway, pass a higher "
+                          "top_up_below or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
         per_class = gate(wanted, counts, self.fidelity, self._check_cap(max_per_real))
         check_memory(sum(per_class), generator.image_shape, f"SyntheticMix with {sum(per_class)} synthetic items",
@@ -358,6 +370,13 @@ class SyntheticMix(Dataset):
         repeats = f", n_repeats={self.n_repeats}" if self.n_repeats else ""
         return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}{repeats}, policy={self.policy!r}, "
                 f"ratio={self.ratio}, bank={len(self.bank)}, epoch={self.epoch})")
+
+
+def _checked_threshold(top_up_below: Any) -> int:
+    if not isinstance(top_up_below, (int, np.integer)) or isinstance(top_up_below, bool) or top_up_below < 1:
+        raise ConfigError(f"top_up_below={top_up_below!r} must be an integer >= 1 (the real-image count from which "
+                          "class_policy='tail' leaves a class without synthetic images)")
+    return int(top_up_below)
 
 
 def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, refresh: Any, max_draws: Any,

@@ -10,11 +10,16 @@ import numpy as np
 
 from ganaug.errors import ConfigError
 
-POLICIES = ("auto", "match", "uniform", "balance")
+POLICIES = ("auto", "match", "uniform", "balance", "tail")
 DEFAULT_RATIO = 0.5
 """The synthetic share that ``ratio="auto"`` means wherever it is a share (level classes, fixed policies)."""
 IMBALANCED = 2.0
 """``class_policy="auto"`` treats the real classes as imbalanced from this largest/smallest ratio on."""
+TOP_UP_BELOW = 40
+"""Under ``"tail"`` only classes with fewer real images than this are topped up. On MNIST (11 pipeline seeds at
+imbalance 100 and 10, docs/benchmarks.md) synthetic images raised the recall of classes with 5 to 38 real images
+and lowered or left level that of classes with 50 to 300; any threshold from 39 to 50 gives the same mixes
+there, and 40 is the lower end."""
 
 
 def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
@@ -63,16 +68,18 @@ def synthetic_count(n_real: int, ratio: float) -> int:
     return int(round(n_real * ratio / (1.0 - ratio))) if ratio < 1.0 else n_real
 
 
-def allocate_synthetic(real_counts: Sequence[int], ratio: float | str | None, class_policy: str | Mapping[int, int]
-                       ) -> list[int]:
+def allocate_synthetic(real_counts: Sequence[int], ratio: float | str | None, class_policy: str | Mapping[int, int],
+                       top_up_below: int = TOP_UP_BELOW) -> list[int]:
     """Synthetic images per class under a policy.
 
     Args:
         real_counts: real images per class.
-        ratio: synthetic share of the epoch in [0, 1); ``None`` only with ``"balance"`` (top the rare
-            classes up to the largest), ``"auto"`` or a dict policy; ``"auto"`` (see :func:`auto_policy`).
-        class_policy: ``"match"`` (real proportions), ``"uniform"``, ``"balance"``, ``"auto"`` (see
-            :func:`auto_policy`) or ``{class: count}``.
+        ratio: synthetic share of the epoch in [0, 1); ``None`` only with ``"balance"`` or ``"tail"`` (top the
+            rare classes up to the largest), ``"auto"`` or a dict policy; ``"auto"`` (see :func:`auto_policy`).
+        class_policy: ``"match"`` (real proportions), ``"uniform"``, ``"balance"``, ``"tail"`` (``"balance"``
+            for the classes with fewer than ``top_up_below`` real images, none for the others), ``"auto"``
+            (see :func:`auto_policy`) or ``{class: count}``.
+        top_up_below: the real-image count from which ``"tail"`` leaves a class alone.
 
     Returns:
         Synthetic count per class.
@@ -84,11 +91,22 @@ def allocate_synthetic(real_counts: Sequence[int], ratio: float | str | None, cl
         ratio = DEFAULT_RATIO
     if isinstance(class_policy, Mapping):
         return [int(class_policy.get(k, 0)) for k in range(len(real_counts))]
+    if class_policy == "tail":
+        rare = [k for k, c in enumerate(real_counts) if c < top_up_below]
+        top = max(real_counts, default=0)
+        if ratio is None:
+            per_rare = [top - real_counts[k] for k in rare]
+        else:
+            per_rare = _water_fill(synthetic_count(n_real, float(ratio)), [real_counts[k] for k in rare])
+        counts = [0] * len(real_counts)
+        for k, count in zip(rare, per_rare):
+            counts[k] = count
+        return counts
     if class_policy == "balance" and ratio is None:
         top = max(real_counts)
         return [top - c for c in real_counts]
     if ratio is None:
-        raise ConfigError(f"ratio=None needs class_policy='balance' or a dict, not {class_policy!r}")
+        raise ConfigError(f"ratio=None needs class_policy='balance', 'tail' or a dict, not {class_policy!r}")
     total = synthetic_count(n_real, ratio)
     if class_policy == "match":
         return _largest_remainder(total, real_counts)
@@ -109,17 +127,17 @@ def auto_policy(real_counts: Sequence[int], ratio: float | str | None, synthetic
                 ) -> tuple[str, float | None]:
     """What ``class_policy="auto"`` means for these real class counts: ``(policy, ratio)``.
 
-    Imbalanced classes (largest/smallest >= :data:`IMBALANCED`) get the long-tail path that measured best
-    on MNIST at imbalance 100 (docs/benchmarks.md): the rare classes topped up (``"balance"``; with
-    ``ratio="auto"`` up to the largest class, within the mix's cap; with a number, that share given to the
-    rarest classes first) and, in the mix, oversampled until every class is drawn equally often. Level
-    classes get ``"match"`` at ``ratio`` (:data:`DEFAULT_RATIO` for ``"auto"``; ``"balance"`` for None).
-    Synthetic-only training keeps the real proportions.
+    Imbalanced classes (largest/smallest >= :data:`IMBALANCED`) get the long-tail path measured on MNIST at
+    imbalance 100 and 10 (docs/benchmarks.md): the classes with fewer than :data:`TOP_UP_BELOW` real images
+    topped up (``"tail"``; with ``ratio="auto"`` up to the largest class, within the mix's cap; with a
+    number, that share given to the rarest classes first) and, in the mix, every class oversampled until
+    it is drawn equally often. Level classes get ``"match"`` at ``ratio`` (:data:`DEFAULT_RATIO` for
+    ``"auto"``; ``"tail"`` for None). Synthetic-only training keeps the real proportions.
     """
     if synthetic_only:
         return "match", DEFAULT_RATIO if ratio == "auto" else ratio  # type: ignore[return-value]
     if ratio is None or imbalance_of(real_counts) >= IMBALANCED:
-        return "balance", None if ratio in (None, "auto") else float(ratio)  # type: ignore[arg-type]
+        return "tail", None if ratio in (None, "auto") else float(ratio)  # type: ignore[arg-type]
     return "match", DEFAULT_RATIO if ratio == "auto" else float(ratio)  # type: ignore[arg-type]
 
 
@@ -134,15 +152,16 @@ def oversampled(real_counts: Sequence[int], synthetic_counts: Sequence[int]) -> 
 
 
 def check_ratio(ratio: float | str | None, class_policy: Any, synthetic_only: bool) -> float | str | None:
-    """The synthetic share, checked against the policy: None only for "balance", "auto" or a dict; "auto" kept
+    """The synthetic share, checked against the policy: None only for "balance", "tail", "auto" or a dict; "auto" kept
     for ``class_policy="auto"`` to resolve, else :data:`DEFAULT_RATIO`."""
     if ratio == "auto":
         if synthetic_only:
             raise ConfigError("synthetic_only=True needs ratio=1")
         return "auto" if class_policy == "auto" else DEFAULT_RATIO
     if ratio is None:
-        if class_policy not in ("auto", "balance") and not isinstance(class_policy, Mapping):
-            raise ConfigError("ratio=None needs class_policy='balance' (top up rare classes), 'auto' or a dict policy")
+        if class_policy not in ("auto", "balance", "tail") and not isinstance(class_policy, Mapping):
+            raise ConfigError("ratio=None needs class_policy='balance' or 'tail' (top up rare classes), 'auto' or a "
+                              "dict policy")
         return None
     if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0.0 <= ratio <= 1.0:
         raise ConfigError(f"ratio={ratio!r} must be a number in [0, 1), 'auto' or None")
