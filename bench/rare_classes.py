@@ -68,6 +68,8 @@ def main() -> None:
                         "to OUT/<setting>/generators/seed<N> (as the protocol would), for --generators later")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine",
                         help="the classifier's learning rate over its steps (constant: the tables before 2026-11-28)")
+    parser.add_argument("--top-up-below", type=int, default=GainConfig.top_up_below,
+                        help="the @auto arms' top_up_below (above the largest class: every class, the old default)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/rare_classes"))
@@ -88,7 +90,7 @@ def main() -> None:
             train_generators(train, name, args, folder / "generators")
             continue
         common = dict(seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule,
-                      ratios=tuple(args.ratios), arms=tuple(args.arms),
+                      top_up_below=args.top_up_below, ratios=tuple(args.ratios), arms=tuple(args.arms),
                       device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
                       **SETTINGS[name])
         if args.generators is not None:  # one seed at a time: each seed's own generator

@@ -198,9 +198,11 @@ class _SeedRun:
         sample_filter = (ConfidenceFilter(self.trained[CLASSIC].model, config.filter_confidence, device=self.device)
                          if arm.filtered else None)
         gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
+        tail = {"top_up_below": config.top_up_below} if arm.auto else {}
         mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
-                           sample_filter=sample_filter, return_source=arm.weight != 1.0, **arm.mix_policy, **gate)
+                           sample_filter=sample_filter, return_source=arm.weight != 1.0,
+                           **arm.mix_policy, **tail, **gate)
         if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
             self.fidelity = mix.fidelity
         try:

@@ -110,6 +110,22 @@ def test_imbalance_protocol_runs_every_arm(tiny_generator):
     assert "Per-class fidelity" in report.to_markdown()
 
 
+def test_top_up_below_chooses_the_classes_the_auto_arms_top_up(tiny_generator):
+    store = make_tiny_data((1, 8, 8), num_classes=4, per_class=20)  # imbalance 4: classes of 20, 13, 8 and 5
+    common = dict(generator=tiny_generator, imbalance=4, seeds=1, steps=2, batch_size=8, progress=False,
+                  quality_samples=4, synthetic_only=False, arms=("real+synthetic@auto",), fidelity_gate=False)
+
+    def synthetic(**options):
+        report = evaluate_gain(store, **common, **options)
+        assert report.config["top_up_below"] == options.get("top_up_below", 40)
+        return next(r["n_synthetic"] for r in report.runs if r["arm"] == "real+synthetic@auto")
+
+    every_class = synthetic(top_up_below=1000)
+    assert 0 < synthetic(top_up_below=6) < every_class  # only the class of 5 images
+    with pytest.warns(UserWarning, match="no synthetic images"):
+        assert synthetic(top_up_below=2) == 0
+
+
 def test_a_cosine_schedule_anneals_the_classifiers_learning_rate_to_zero():
     """Adam moves a weight by about lr per step; under "cosine" the last step's move is almost nothing."""
     class Recorder(torch.nn.Module):
