@@ -95,7 +95,24 @@ class GainReport:
                 d = paired_difference(self.values(arm, metric), self.values(arm.baseline, metric))
                 lines.append(_sentence(arm.name, arm.baseline.name, what, name, d))
         lines += self._best_baseline_verdict(name)
+        lines += self._empty_arm_verdict()
         lines += self._fidelity_verdict()
+        return lines
+
+    def _empty_arm_verdict(self) -> list[str]:
+        """Synthetic arms that held no synthetic item on some seeds: there they measured the real images only."""
+        lines = []
+        for arm in self.arms:
+            if not arm.synthetic or arm.synthetic_only:
+                continue
+            runs = [run for run in self.runs if run["arm"] == arm.name]
+            empty = sum(run.get("n_synthetic") == 0 for run in runs)
+            if empty:
+                why = (f"no class had fewer than top_up_below={self.config.get('top_up_below')} real images, or the "
+                       "gate left those that did out" if arm.auto and self.config.get("top_up_below") is not None
+                       else "the fidelity gate left every class out")
+                lines.append(f"{arm.name} held no synthetic images on {empty} of {len(runs)} seeds ({why}): there it "
+                             "measured the real images alone, not synthetic data")
         return lines
 
     def _best_baseline_verdict(self, name: str) -> list[str]:

@@ -115,15 +115,20 @@ def test_top_up_below_chooses_the_classes_the_auto_arms_top_up(tiny_generator):
     common = dict(generator=tiny_generator, imbalance=4, seeds=1, steps=2, batch_size=8, progress=False,
                   quality_samples=4, synthetic_only=False, arms=("real+synthetic@auto",), fidelity_gate=False)
 
-    def synthetic(**options):
+    def run(**options):
         report = evaluate_gain(store, **common, **options)
         assert report.config["top_up_below"] == options.get("top_up_below", 40)
-        return next(r["n_synthetic"] for r in report.runs if r["arm"] == "real+synthetic@auto")
+        return report, next(r["n_synthetic"] for r in report.runs if r["arm"] == "real+synthetic@auto")
 
-    every_class = synthetic(top_up_below=1000)
-    assert 0 < synthetic(top_up_below=6) < every_class  # only the class of 5 images
+    every_class = run(top_up_below=1000)[1]
+    report, only_the_rarest = run(top_up_below=6)
+    assert 0 < only_the_rarest < every_class  # only the class of 5 images
+    assert not any("held no synthetic images" in line for line in report.verdict())
     with pytest.warns(UserWarning, match="no synthetic images"):
-        assert synthetic(top_up_below=2) == 0
+        report, none = run(top_up_below=2)
+    assert none == 0
+    assert "real+synthetic@auto held no synthetic images on 1 of 1 seeds (no class had fewer than top_up_below=2" \
+        in "\n".join(report.verdict())
 
 
 def test_a_cosine_schedule_anneals_the_classifiers_learning_rate_to_zero():
