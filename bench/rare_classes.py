@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="cosine",
                         help="the classifier's learning rate over its steps (constant: the tables before 2026-11-28)")
     parser.add_argument("--top-up-below", type=int, default=GainConfig.top_up_below,
-                        help="the @auto arms' top_up_below (above the largest class: every class, the old default)")
+                        help="the @auto arms' top_up_below (1: no synthetic images)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/rare_classes"))

@@ -27,9 +27,9 @@ class Arm:
         balanced: class-balanced sampling of the training items (each class drawn equally often), the
             usual long-tail fix without synthetic data.
         weight: the loss weight of a synthetic item relative to a real one (1: the same).
-        auto: SyntheticMix's default policy, ``class_policy="auto"``: on imbalanced classes a top-up of the
-            classes with few real images (``"tail"``) plus oversampling inside the mix (so the default path
-            draws classes equally often without a sampler).
+        auto: SyntheticMix's default policy, ``class_policy="auto"``: on imbalanced classes a top-up (when some
+            class has fewer than ``top_up_below`` real images) plus oversampling inside the mix (so the default
+            path draws classes equally often without a sampler).
     """
 
     ratio: float = 0.0

@@ -57,9 +57,9 @@ class GainConfig:
     filter_confidence: float | None = option(
         None, "Also run every synthetic arm keeping only samples that the seed's real+classic classifier gives "
         "their class with at least this probability (arms '..., filtered').", above=0, maximum=1, flag=True)
-    top_up_below: int = option(TOP_UP_BELOW, "The @auto arms top up the classes with fewer real images than this "
-                               "(SyntheticMix's top_up_below); a value above the largest class tops up every class, "
-                               "the default policy before 2026-12-06.", minimum=1, flag=True)
+    top_up_below: int = option(TOP_UP_BELOW, "The @auto arms add synthetic images only when some class has fewer "
+                               "real images than this (SyntheticMix's top_up_below); 1 never adds any.", minimum=1,
+                               flag=True)
     fidelity_gate: bool = option(True, "Synthetic arms use SyntheticMix's fidelity gate (classes whose samples "
                                  "fail get no synthetic images) and its max_per_real cap, as users do by default.")
     test_size: float = option(0.25, "Share held out for testing when no test set is given.", above=0, below=1)

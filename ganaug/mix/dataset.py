@@ -72,16 +72,18 @@ class SyntheticMix(Dataset):
             ``"auto"`` (default): 0.5, except under ``class_policy="auto"`` on imbalanced classes, where the
             rare classes are topped up instead. ``None`` with ``class_policy="balance"`` tops the rare
             classes up; ignored for a dict policy. The share in use is in :attr:`ratio` (None for a top-up).
-        class_policy: ``"auto"`` (the default: on imbalanced real classes, largest/smallest >= 2,
-            ``"tail"`` with oversampling, the long-tail path; otherwise ``"match"``), ``"match"``
+        class_policy: ``"auto"`` (the default: on imbalanced real classes, largest/smallest >= 2, the
+            long-tail path: ``"balance"`` if some class has fewer than ``top_up_below`` real images, else no
+            synthetic images, with oversampling either way; otherwise ``"match"``), ``"match"``
             (synthetic classes in the real proportions), ``"uniform"``, ``"balance"`` (synthetic images go to
             the rarest classes until real + synthetic counts are level, within ``max_per_real``), ``"tail"``
             (``"balance"`` for the classes with fewer than ``top_up_below`` real images only), or
             ``{class index or name: count}``. The policy used is in :attr:`policy`.
-        top_up_below: under ``"tail"`` (and so under ``"auto"`` on imbalanced classes), a class with at least
-            this many real images gets no synthetic images (default 40: on MNIST, synthetic images helped
-            classes of 5 to 38 real images and not classes of 50 or more; docs/benchmarks.md). A warning
-            says when no class is below it.
+        top_up_below: under ``"auto"`` on imbalanced classes, synthetic images are added only when some
+            class has fewer real images than this; under ``"tail"``, a class with at least this many gets
+            none (default 40: on MNIST, synthetic images helped classes of 5 to 39 real images, most when
+            every class had some, and not classes of 50 or more; docs/benchmarks.md). A warning says when
+            no class is below it.
         oversample: after the synthetic images, repeat each class's items (real and synthetic, in turn)
             until every class has as many as the largest, so that a plain shuffling DataLoader draws every
             class equally often (class-balanced sampling built into the dataset; an epoch grows to
@@ -152,15 +154,16 @@ class SyntheticMix(Dataset):
         if oversample not in (None, True, False):
             raise ConfigError(f"oversample={oversample!r}; use True, False or None (on for imbalanced classes "
                               "under class_policy='auto')")
+        top_up_below = _checked_threshold(top_up_below)
         if policy == "auto":
-            policy, self.ratio = auto_policy(counts, self.ratio, synthetic_only)
-            oversample = (policy == "tail") if oversample is None else oversample
+            policy, self.ratio = auto_policy(counts, self.ratio, synthetic_only, top_up_below)
+            oversample = (policy != "match") if oversample is None else oversample
         self.policy: str | dict[int, int] = policy
         """The class policy in use (what ``"auto"`` chose, or the one given)."""
-        wanted = allocate_synthetic(counts, self.ratio, policy, _checked_threshold(top_up_below))
+        wanted = allocate_synthetic(counts, self.ratio, policy, top_up_below)
         if policy == "tail" and not any(wanted) and self.ratio != 0:
-            warnings.warn(f"no synthetic images: class_policy={class_policy!r} tops up only classes with fewer than "
-                          f"top_up_below={top_up_below} real images, and the smallest class here has "
+            warnings.warn(f"no synthetic images: class_policy={class_policy!r} adds them only when some class has "
+                          f"fewer than top_up_below={top_up_below} real images, and the smallest class here has "
                           f"{min(c for c in counts if c) if any(counts) else 0} (on MNIST, synthetic images did not "
                           "help classes of 50 or more: docs/benchmarks.md). To add them anyway, pass a higher "
                           "top_up_below or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)

@@ -1,10 +1,10 @@
-"""The default policy, ``class_policy="auto"``: on imbalanced classes a top-up of the classes with few real
-images (``"tail"``) plus oversampling inside the mix.
+"""The default policy, ``class_policy="auto"``: on imbalanced classes with a class of few real images a top-up
+(``"balance"``; none when no class is that small) plus oversampling inside the mix, and the ``"tail"`` policy.
 
 Measured on MNIST at imbalance 100, what hurt was not the synthetic images but drawing the classes as the
 long tail has them (docs/benchmarks.md); so the default mix levels the classes itself, and a plain
 shuffling DataLoader draws each class equally often. At imbalance 10 and 100, synthetic images helped
-only the classes with few real images (under about 40), so only those are topped up.
+only the classes with few real images (under about 40); with no such class none are added.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ def long_tail():
 def test_auto_policy_and_oversampled_counts():
     assert auto_policy([20, 20, 19, 20], "auto", False) == ("match", 0.5)
     assert auto_policy([20, 20, 19, 20], 0.3, False) == ("match", 0.3)
-    assert auto_policy([20, 10, 5, 2], "auto", False) == ("tail", None)  # imbalance 10: a top-up to the largest
-    assert auto_policy([20, 10, 5, 2], 0.3, False) == ("tail", 0.3)  # a given share goes to the rarest first
-    assert auto_policy([20, 20], None, False) == ("tail", None)
+    assert auto_policy([20, 10, 5, 2], "auto", False) == ("balance", None)  # imbalance 10: a top-up to the largest
+    assert auto_policy([20, 10, 5, 2], 0.3, False) == ("balance", 0.3)  # a given share goes to the rarest first
+    assert auto_policy([20, 20], None, False) == ("balance", None)
+    assert auto_policy([20, 10, 5, 2], "auto", False, top_up_below=2) == ("tail", None)  # no class below 2: none
     assert auto_policy([20, 2], 1.0, True) == ("match", 1.0)  # synthetic-only keeps the real proportions
     assert imbalance_of([20, 0, 5]) == 4.0 and imbalance_of([7]) == 1.0  # empty classes are not the smallest
     assert oversampled([20, 10, 5, 2], [0, 10, 15, 8]) == [0, 0, 0, 10]
@@ -54,7 +55,7 @@ def test_level_classes_keep_the_ratio_and_get_no_repeats(tiny_generator):
 
 def test_imbalanced_classes_are_topped_up_and_levelled(long_tail, tiny_generator):
     mix = SyntheticMix(long_tail, tiny_generator, fidelity=PASSING, return_source=True)
-    assert (mix.policy, mix.ratio) == ("tail", None)
+    assert (mix.policy, mix.ratio) == ("balance", None)
     counts = mix.class_counts()
     assert counts["class3"] == {"real": 2, "synthetic": 8, "repeated": 10, "total": 20}  # 4 per real, then repeats
     assert [counts[c]["total"] for c in CLASSES] == [20] * 4 and len(mix) == 80
@@ -89,7 +90,7 @@ def test_repeats_are_seeded_and_transforms_vary_them(long_tail, tiny_generator):
 
 def test_a_given_ratio_goes_to_the_rarest_classes_first(long_tail, tiny_generator):
     mix = SyntheticMix(long_tail, tiny_generator, ratio=0.2, fidelity=PASSING, max_per_real=None)
-    assert (mix.policy, mix.ratio, mix.n_synthetic) == ("tail", 0.2, 9)  # 37 real: 9 synthetic is 20%
+    assert (mix.policy, mix.ratio, mix.n_synthetic) == ("balance", 0.2, 9)  # 37 real: 9 synthetic is 20%
     assert [c["synthetic"] for c in mix.class_counts().values()] == [0, 0, 3, 6]  # water-filled: 8 and 8, level
     assert mix.n_repeats > 0
     with pytest.raises(ConfigError, match="synthetic_only=True needs ratio=1"):
@@ -132,9 +133,10 @@ def test_tail_tops_up_only_the_classes_below_the_threshold():
     assert allocate_synthetic([60, 50], 0.1, "tail", top_up_below=40) == [0, 0]
 
 
-def test_top_up_below_chooses_the_classes_in_the_mix(long_tail, tiny_generator):
+def test_top_up_below_chooses_whether_and_which_classes_get_synthetic_images(long_tail, tiny_generator):
     mix = SyntheticMix(long_tail, tiny_generator, fidelity=PASSING, top_up_below=6)  # classes of 20, 10, 5, 2
-    assert [c["synthetic"] for c in mix.class_counts().values()] == [0, 0, 15, 8]  # 15 up to 20; 2 capped at 4 each
+    assert mix.policy == "balance"  # one class below 6 is enough for auto to top every class up
+    assert [c["synthetic"] for c in mix.class_counts().values()] == [0, 10, 15, 8]  # up to 20; 2 capped at 4 each
     assert [c["total"] for c in mix.class_counts().values()] == [20] * 4  # still levelled by repeats
     explicit = SyntheticMix(long_tail, tiny_generator, fidelity=PASSING, class_policy="tail", ratio=None,
                             top_up_below=6)
