@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ganaug.gain import GainReport
+from ganaug.gain.arms import arm_from_name
 
 PER_RUN = ("seed", "seeds")
 
@@ -31,7 +32,7 @@ def main() -> None:
     loaded = [json.loads(path.read_text()) for path in args.reports]
     for report in loaded:  # reports from before the option trained their classifiers at a constant rate
         report["config"].setdefault("lr_schedule", "constant")
-        if any(arm.endswith("@auto") or "@auto," in arm for arm in report["arms"]):  # @auto topped every class up
+        if any(arm_from_name(arm).auto for arm in report["arms"]):  # @auto topped every class up
             report["config"].setdefault("top_up_below", None)
     first = loaded[0]
     for path, other in zip(args.reports[1:], loaded[1:]):

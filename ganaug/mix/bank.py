@@ -38,7 +38,7 @@ class SyntheticBank:
     def __init__(self, generator: TrainedGenerator, per_class: Sequence[int], *, bank_size: int | None = None,
                  refresh: str | int = "epoch", seed: int = 0, sample_filter: SampleFilter | None = None,
                  max_draws: int = 10) -> None:
-        # The arguments were checked by SyntheticMix (ganaug.mix.dataset._check_arguments) before any work.
+        # The arguments were checked by SyntheticMix (ganaug.mix.arguments.check_arguments) before any work.
         self.generator, self.refresh, self.seed = generator, refresh, int(seed)
         self.sample_filter, self.max_draws = sample_filter, max_draws
         self.acceptance: dict[str, float] = {}

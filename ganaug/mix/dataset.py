@@ -34,10 +34,9 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, WeightedRandomSampler
 
 from ganaug.data import ImageStore, load_data
-from ganaug.data.huggingface import check_hf_container, class_names, is_hf_dataset
+from ganaug.data.huggingface import class_names
 from ganaug.data.items import ItemForm, item_form
 from ganaug.data.labels import (
-    checked_label,
     class_balanced_sampler,
     item_of,
     read_labels,
@@ -46,6 +45,7 @@ from ganaug.data.memory import check_memory
 from ganaug.errors import ConfigError, DataError, user_code_error
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityReport
+from ganaug.mix.arguments import check_arguments, checked_cap, checked_labels, checked_threshold
 from ganaug.mix.bank import SyntheticBank
 from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
@@ -58,7 +58,7 @@ from ganaug.mix.policies import (
     resolve_policy,
 )
 from ganaug.mix.transforms import SeededTransform
-from ganaug.seeds import Stream, check_seed, derive_seed
+from ganaug.seeds import Stream, derive_seed
 
 
 class SyntheticMix(Dataset):
@@ -125,7 +125,7 @@ class SyntheticMix(Dataset):
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
                  max_per_real: float | None = 4.0, variation_strength: float | None = None,
                  item_keys: Sequence[str] | None = None, top_up_below: int = TOP_UP_BELOW) -> None:
-        _check_arguments(real, generator, seed=seed, bank_size=bank_size, refresh=refresh, max_draws=max_draws,
+        check_arguments(real, generator, seed=seed, bank_size=bank_size, refresh=refresh, max_draws=max_draws,
                          transform=transform, sample_filter=sample_filter)
         self._real_store = real if isinstance(real, ImageStore) else getattr(real, "store", None)
         if isinstance(real, ImageStore):  # items (uint8 CHW tensor, int label)
@@ -138,7 +138,7 @@ class SyntheticMix(Dataset):
         self.item_form = item_form(item_of(real, 0, "the real dataset"), type(real).__name__, item_keys) if len(
             real) else ItemForm()  # type: ignore[arg-type]
         keys = (self.item_form.image_key, self.item_form.label_key) if self.item_form.mapping else None
-        real_labels = _checked_labels(labels) if labels is not None else read_labels(real, keys)
+        real_labels = checked_labels(labels) if labels is not None else read_labels(real, keys)
         if len(real_labels) != len(real):  # type: ignore[arg-type]
             raise DataError(f"labels= has {len(real_labels)} entries but the dataset has {len(real)} items")  # type: ignore[arg-type]
         self._check_classes(real_labels)
@@ -154,7 +154,7 @@ class SyntheticMix(Dataset):
         if oversample not in (None, True, False):
             raise ConfigError(f"oversample={oversample!r}; use True, False or None (on for imbalanced classes "
                               "under class_policy='auto')")
-        top_up_below = _checked_threshold(top_up_below)
+        top_up_below = checked_threshold(top_up_below)
         if policy == "auto":
             policy, self.ratio = auto_policy(counts, self.ratio, synthetic_only, top_up_below)
             oversample = (policy != "match") if oversample is None else oversample
@@ -168,7 +168,7 @@ class SyntheticMix(Dataset):
                           "help classes of 50 or more: docs/benchmarks.md). To add them anyway, pass a higher "
                           "top_up_below or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
-        per_class = gate(wanted, counts, self.fidelity, self._check_cap(max_per_real))
+        per_class = gate(wanted, counts, self.fidelity, checked_cap(max_per_real))
         check_memory(sum(per_class), generator.image_shape, f"SyntheticMix with {sum(per_class)} synthetic items",
                      fix="ask for fewer (the class_policy counts, ratio or max_per_real)")
         self.real_class_counts = counts
@@ -244,13 +244,6 @@ class SyntheticMix(Dataset):
         if self.generator.fidelity is not None or not any(wanted):
             return self.generator.fidelity
         return measure_fidelity(self.real, real_labels, self.generator, seed=self.seed, form=self.item_form)
-
-    @staticmethod
-    def _check_cap(max_per_real: float | None) -> float | None:
-        if max_per_real is not None and (not isinstance(max_per_real, (int, float)) or isinstance(max_per_real, bool)
-                                         or not max_per_real >= 0 or max_per_real == float("inf")):
-            raise ConfigError(f"max_per_real={max_per_real!r} must be a finite number >= 0, or None for no cap")
-        return max_per_real
 
     def _real_item(self, index: int) -> tuple[Any, Any]:
         """(image, label) of real item ``index``, whatever the items' form."""
@@ -374,44 +367,3 @@ class SyntheticMix(Dataset):
         return (f"SyntheticMix(n_real={self.n_real}, n_synthetic={self.n_synthetic}{repeats}, policy={self.policy!r}, "
                 f"ratio={self.ratio}, bank={len(self.bank)}, epoch={self.epoch})")
 
-
-def _checked_threshold(top_up_below: Any) -> int:
-    if not isinstance(top_up_below, (int, np.integer)) or isinstance(top_up_below, bool) or top_up_below < 1:
-        raise ConfigError(f"top_up_below={top_up_below!r} must be an integer >= 1 (the real-image count from which "
-                          "class_policy='tail' leaves a class without synthetic images)")
-    return int(top_up_below)
-
-
-def _check_arguments(real: Any, generator: Any, *, seed: Any, bank_size: Any, refresh: Any, max_draws: Any,
-                     transform: Any, sample_filter: Any) -> None:
-    """Refuse bad SyntheticMix arguments by name before anything is read or generated."""
-    check_hf_container(real, "real")
-    if not (isinstance(real, (Dataset, ImageStore)) or is_hf_dataset(real)) or not hasattr(real, "__len__"):
-        raise ConfigError(f"real={type(real).__name__}: pass a map-style torch Dataset of (image, label) or of "
-                          "dicts, a Hugging Face Dataset, or an ImageStore")
-    if not isinstance(generator, TrainedGenerator):
-        raise ConfigError(f"generator={type(generator).__name__ if generator is not None else None}: pass a trained "
-                          "generator (ganaug.load('runs/<run>') or the result of ganaug.fit)")
-
-    def is_int(value: Any) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-    check_seed(seed)
-    if bank_size is not None and (not is_int(bank_size) or bank_size < 1):
-        raise ConfigError(f"bank_size={bank_size!r} must be an integer >= 1, or None (one image per synthetic item)")
-    if not (refresh in ("epoch", "never") or (is_int(refresh) and refresh >= 1)):
-        raise ConfigError(f"refresh={refresh!r}; use 'epoch', 'never' or a number of epochs >= 1")
-    if not is_int(max_draws) or max_draws < 1:
-        raise ConfigError(f"max_draws={max_draws!r} must be a positive integer")
-    if transform is not None and not callable(transform):
-        raise ConfigError(f"transform={transform!r} must be callable (an albumentations or torchvision transform)")
-    if sample_filter is not None and not callable(sample_filter):
-        raise ConfigError(f"sample_filter={sample_filter!r} must be callable: filter(images, labels) -> keep")
-
-
-def _checked_labels(labels: Any) -> list[int]:
-    """``labels=`` as a list of ints, or a DataError naming the first bad one."""
-    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
-        raise DataError(f"labels={labels!r}: pass one integer label per real item (a list, array or tensor)")
-    values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
-    return [checked_label(value, f"item {index} of labels=") for index, value in enumerate(values)]
