@@ -21,7 +21,8 @@ seed's subset, so the result is the pipeline's); ``--train-only`` trains and sav
 so one machine can train the generators of some seeds while it measures others.
 
 ``--gan-model img2img`` measures variations of real images instead of samples from noise (results go
-to ``<setting>_img2img``). ``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
+to ``<setting>_img2img``); ``--variation-strengths 0.75 1`` adds the classic synthetic arms again with variations
+of those strengths (``..., variation strength S``). ``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
 longer budget does not change the ranking of the arms.
 """
 
@@ -70,6 +71,8 @@ def main() -> None:
                         help="the classifier's learning rate over its steps (constant: the tables before 2026-11-28)")
     parser.add_argument("--top-up-below", type=int, default=GainConfig.top_up_below,
                         help="the @auto arms' top_up_below (1: no synthetic images)")
+    parser.add_argument("--variation-strengths", type=float, nargs="+", default=(),
+                        help="img2img: also run the classic synthetic arms with variations of these strengths")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/rare_classes"))
@@ -91,6 +94,7 @@ def main() -> None:
             continue
         common = dict(seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule,
                       top_up_below=args.top_up_below, ratios=tuple(args.ratios), arms=tuple(args.arms),
+                      variation_strengths=tuple(args.variation_strengths),
                       device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
                       **SETTINGS[name])
         if args.generators is not None:  # one seed at a time: each seed's own generator

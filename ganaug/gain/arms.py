@@ -11,6 +11,7 @@ from ganaug.gain.config import GainConfig
 FILTERED = ", filtered"
 BALANCED = ", balanced sampling"
 WEIGHTED = ", synthetic weight "
+STRENGTH = ", variation strength "
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Arm:
         auto: SyntheticMix's default policy, ``class_policy="auto"``: on imbalanced classes a top-up (when some
             class has fewer than ``top_up_below`` real images) plus oversampling inside the mix (so the default
             path draws classes equally often without a sampler).
+        strength: image-to-image generators: the variations' strength (SyntheticMix's ``variation_strength``);
+            None for the family's own.
     """
 
     ratio: float = 0.0
@@ -39,6 +42,7 @@ class Arm:
     balanced: bool = False
     weight: float = 1.0
     auto: bool = False
+    strength: float | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -56,8 +60,8 @@ class Arm:
 
     @property
     def name(self) -> str:
-        """``real[+classic][+synthetic@R|@balance|@auto][, filtered][, synthetic weight W][, balanced sampling]``
-        or ``synthetic-only``."""
+        """``real[+classic][+synthetic@R|@balance|@auto][, filtered][, synthetic weight W][, variation strength S]
+        [, balanced sampling]`` or ``synthetic-only``."""
         if self.synthetic_only:
             return "synthetic-only"
         name = "real+classic" if self.classic else "real"
@@ -68,7 +72,8 @@ class Arm:
         elif self.synthetic:
             name += f"+synthetic@{self.ratio:g}"
         weighted = f"{WEIGHTED}{self.weight:g}" if self.synthetic and self.weight != 1.0 else ""
-        return name + (FILTERED if self.filtered else "") + weighted + (BALANCED if self.balanced else "")
+        strength = f"{STRENGTH}{self.strength:g}" if self.synthetic and self.strength is not None else ""
+        return name + (FILTERED if self.filtered else "") + weighted + strength + (BALANCED if self.balanced else "")
 
     @property
     def mix_policy(self) -> dict[str, object]:
@@ -91,7 +96,7 @@ def arms_for(config: GainConfig) -> list[Arm]:
     """Every arm of a protocol, in the order they run (the real ones first: the filter needs ``real+classic``).
 
     With ``synthetic_weights``, every classic synthetic arm runs again with its synthetic items' loss weighted by
-    each weight. With ``arms``, only the named synthetic arms run, beside every arm without synthetic data (the
+    each weight; with ``variation_strengths`` (image-to-image generators), with variations of each strength. With ``arms``, only the named synthetic arms run, beside every arm without synthetic data (the
     baselines they are judged against).
 
     With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
@@ -114,6 +119,9 @@ def arms_for(config: GainConfig) -> list[Arm]:
     for weight in config.synthetic_weights:  # the classic synthetic arms again, synthetic items down-weighted
         arms += [dataclasses.replace(arm, weight=weight) for arm in list(arms)
                  if arm.synthetic and arm.classic and not arm.filtered and arm.weight == 1.0]
+    for strength in config.variation_strengths:  # the classic synthetic arms again, variations of that strength
+        arms += [dataclasses.replace(arm, strength=strength) for arm in list(arms)
+                 if arm.synthetic and arm.classic and not arm.filtered and arm.weight == 1.0 and arm.strength is None]
     if config.synthetic_only:
         arms.append(SYNTHETIC_ONLY)
     if config.arms:
@@ -131,9 +139,11 @@ def arm_from_name(name: str) -> Arm:
         return SYNTHETIC_ONLY
     balanced = name.endswith(BALANCED)
     name = name.removesuffix(BALANCED)
+    name, _, strength_text = name.partition(STRENGTH)
     name, _, weight_text = name.partition(WEIGHTED)
     try:
         weight = float(weight_text) if weight_text else 1.0
+        strength = float(strength_text) if strength_text else None
     except ValueError:
         raise ConfigError(f"not an arm name: {name!r}") from None
     filtered = name.endswith(FILTERED)
@@ -145,4 +155,4 @@ def arm_from_name(name: str) -> Arm:
         value = 0.0 if topup or auto or not ratio else float(ratio)
     except ValueError:
         raise ConfigError(f"not an arm name: {name!r}") from None
-    return Arm(value, base == "real+classic", filtered, topup, balanced, weight, auto)
+    return Arm(value, base == "real+classic", filtered, topup, balanced, weight, auto, strength)

@@ -51,6 +51,10 @@ class GainConfig:
                                                   "items' loss weighted by each of these (0 < w < 1) relative to "
                                                   "real ones (arms '..., synthetic weight W').", above=0, below=1,
                                                   flag=True)
+    variation_strengths: tuple[float, ...] = option((), "Image-to-image generators: also run every classic synthetic "
+                                                    "arm with variations of each of these strengths (0 to 1; arms "
+                                                    "'..., variation strength S'); the other arms use the family's "
+                                                    "variation_strength.", minimum=0, maximum=1, flag=True)
     arms: tuple[str, ...] = option((), "Run only these synthetic arms (by name, e.g. 'real+classic+synthetic@0.5'), "
                                    "beside every arm without synthetic data; empty: every arm.")
     synthetic_only: bool = option(True, "Include the synthetic-only arm (the Classification Accuracy Score).")

@@ -14,7 +14,9 @@ then train the same classifier, with the same budget in steps, on each arm:
   that the seed's ``real+classic`` classifier (trained on real images only) recognises as their own
   class with that confidence;
 * with ``synthetic_weights``, each classic synthetic arm again as ``..., synthetic weight w``: a
-  synthetic item's loss counts ``w`` of a real one's.
+  synthetic item's loss counts ``w`` of a real one's;
+* with ``variation_strengths`` (image-to-image generators), each classic synthetic arm again as
+  ``..., variation strength s``: variations of that strength instead of the family's own.
 
 Every arm is scored on the same held-out test set, which never reaches GAN training, model
 selection or early stopping (there is none: budgets are fixed in steps). Results: accuracy, balanced
@@ -90,6 +92,14 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
     elif generator is not None and not isinstance(generator, TrainedGenerator):
         raise ConfigError(f"generator={type(generator).__name__}: pass a TrainedGenerator (ganaug.load(...)) or the "
                           "path of a run or saved generator")
+    if config.variation_strengths:
+        conditioning = (registry.generator(config.gan_model).gan_class.conditioning if config.train_gan
+                        else generator.conditioning)  # type: ignore[union-attr]
+        if conditioning != "image":
+            model = config.gan_model if config.train_gan else generator.model  # type: ignore[union-attr]
+            raise ConfigError(f"variation_strengths={list(config.variation_strengths)}: {model!r} draws images from "
+                              "noise, it makes no variations; use an image-to-image family (e.g. img2img) or drop "
+                              "variation_strengths")
     if config.keep_generators and (out is None or not config.train_gan):
         raise ConfigError("keep_generators saves the generators that train_gan trains into the output folder: pass "
                           "train_gan=True (--train-gan) and out= (--out)")
@@ -199,10 +209,11 @@ class _SeedRun:
                          if arm.filtered else None)
         gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
         tail = {"top_up_below": config.top_up_below} if arm.auto else {}
+        strength = {"variation_strength": arm.strength} if arm.strength is not None else {}
         mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
                            transform=self.transform if arm.classic else None, labels=self.real.targets,
                            sample_filter=sample_filter, return_source=arm.weight != 1.0,
-                           **arm.mix_policy, **tail, **gate)
+                           **arm.mix_policy, **tail, **strength, **gate)
         if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
             self.fidelity = mix.fidelity
         try:
