@@ -96,7 +96,7 @@ def allocate_synthetic(real_counts: Sequence[int], ratio: float | str | None, cl
     if isinstance(class_policy, Mapping):
         return [int(class_policy.get(k, 0)) for k in range(len(real_counts))]
     if class_policy == "tail":
-        rare = [k for k, c in enumerate(real_counts) if c < top_up_below]
+        rare = [k for k, c in enumerate(real_counts) if 0 < c < top_up_below]
         top = max(real_counts, default=0)
         if ratio is None:
             per_rare = [top - real_counts[k] for k in rare]
@@ -132,8 +132,8 @@ def auto_policy(real_counts: Sequence[int], ratio: float | str | None, synthetic
     """What ``class_policy="auto"`` means for these real class counts: ``(policy, ratio)``.
 
     Imbalanced classes (largest/smallest >= :data:`IMBALANCED`) get the long-tail path measured on MNIST at
-    imbalance 100 and 10 (docs/benchmarks.md). If some class has fewer than ``top_up_below`` real images,
-    every class is topped up (``"balance"``; with ``ratio="auto"`` up to the largest class, within the mix's
+    imbalance 100 and 10 (docs/benchmarks.md). If some class has fewer than ``top_up_below`` real images
+    (and at least one: a class without real images counts neither here nor in :func:`imbalance_of`), every class is topped up (``"balance"``; with ``ratio="auto"`` up to the largest class, within the mix's
     cap; with a number, that share given to the rarest classes first): there the rare classes gained most
     when the other classes had synthetic images too. If none has, no synthetic images (``"tail"``, which
     finds no class to top up): synthetic images did not help classes of 50 or more. Either way the mix
@@ -143,7 +143,7 @@ def auto_policy(real_counts: Sequence[int], ratio: float | str | None, synthetic
     if synthetic_only:
         return "match", DEFAULT_RATIO if ratio == "auto" else ratio  # type: ignore[return-value]
     if ratio is None or imbalance_of(real_counts) >= IMBALANCED:
-        scarce = any(c < top_up_below for c in real_counts)
+        scarce = any(0 < c < top_up_below for c in real_counts)  # a class without real images gets none anyway
         return "balance" if scarce else "tail", None if ratio in (None, "auto") else float(ratio)  # type: ignore[arg-type]
     return "match", DEFAULT_RATIO if ratio == "auto" else float(ratio)  # type: ignore[arg-type]
 

@@ -43,6 +43,10 @@ def test_auto_policy_and_oversampled_counts():
     assert auto_policy([20, 10, 5, 2], "auto", False, top_up_below=2) == ("tail", None)  # no class below 2: none
     assert auto_policy([20, 2], 1.0, True) == ("match", 1.0)  # synthetic-only keeps the real proportions
     assert imbalance_of([20, 0, 5]) == 4.0 and imbalance_of([7]) == 1.0  # empty classes are not the smallest
+    # nor the scarce ones: a class with no real images (the cap gives it no synthetic ones) triggers no top-up
+    assert auto_policy([100, 0, 50], "auto", False) == ("tail", None)
+    assert auto_policy([100, 0, 5], "auto", False) == ("balance", None)
+    assert allocate_synthetic([100, 0, 50], None, "tail") == [0, 0, 0]
     assert oversampled([20, 10, 5, 2], [0, 10, 15, 8]) == [0, 0, 0, 10]
     assert oversampled([20, 0], [0, 0]) == [0, 0]  # nothing to repeat
 
