@@ -116,12 +116,9 @@ def arms_for(config: GainConfig) -> list[Arm]:
             arms += [Arm(topup=True, filtered=filtered), Arm(classic=True, topup=True, filtered=filtered)]
             arms += [Arm(topup=True, filtered=filtered, balanced=True),
                      Arm(classic=True, topup=True, filtered=filtered, balanced=True)]
-    for weight in config.synthetic_weights:  # the classic synthetic arms again, synthetic items down-weighted
-        arms += [dataclasses.replace(arm, weight=weight) for arm in list(arms)
-                 if arm.synthetic and arm.classic and not arm.filtered and arm.weight == 1.0]
-    for strength in config.variation_strengths:  # the classic synthetic arms again, variations of that strength
-        arms += [dataclasses.replace(arm, strength=strength) for arm in list(arms)
-                 if arm.synthetic and arm.classic and not arm.filtered and arm.weight == 1.0 and arm.strength is None]
+    plain = [arm for arm in arms if arm.synthetic and arm.classic and not arm.filtered]  # run again, varied:
+    arms += [dataclasses.replace(arm, weight=weight) for weight in config.synthetic_weights for arm in plain]
+    arms += [dataclasses.replace(arm, strength=strength) for strength in config.variation_strengths for arm in plain]
     if config.synthetic_only:
         arms.append(SYNTHETIC_ONLY)
     if config.arms:
