@@ -3,12 +3,17 @@
 The rare-classes issue asks for the rarest class's samples to be judged their class more than 90% of
 the time (``ganaug.metrics.fidelity``). This measures the judge itself on each seed's subset of the
 rare-classes protocol: fitted on the subset's real images, as in a run, it classifies the 10k MNIST
-test images, which no run sees. Per class it prints the judge's cross-validated recall on the subset
-(the gate's yardstick) beside its recall on the held-out test images, and the same for a judge fitted
-on the subset plus its one-pixel shifts (a cheap variant, to see whether a stronger judge is within
-reach). Seconds per seed on one core.
+test images, which no run sees. Per class it prints the judge's raw cross-validated recall on the
+subset and the same shrunk toward the mean over classes (the gate's yardstick), beside its recall on
+the held-out test images, and the held-out recall of a judge fitted on the subset plus its one-pixel
+shifts (a cheap variant, to see whether a stronger judge is within reach). Last, the mean absolute
+error of each yardstick against the held-out recall, by class size. Seconds per seed on one core.
 
 Run: ``python bench/judge_accuracy.py ../shared/data/mnist.npz --settings longtail100 lowdata10 --seeds 5``
+
+``--reports bench/results/rare_classes/*/seed*/gain.json`` also recomputes, from the fidelity and raw
+yardstick that each report holds, which gate decisions (pass or fail, and the cap's fidelity scale) the
+shrunk yardstick would change in those runs.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import torch.nn.functional as F
 import ganaug
 from ganaug.gain.config import GainConfig
 from ganaug.gain.protocol import seed_subset
-from ganaug.metrics.fidelity import FidelityJudge
+from ganaug.gain.subsets import draw_subset
+from ganaug.metrics.fidelity import FidelityJudge, _shrunk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rare_classes import SETTINGS  # noqa: E402
@@ -45,25 +51,63 @@ def held_out_recall(judge: FidelityJudge, images: torch.Tensor, labels: torch.Te
     return [float((predicted[labels == k] == k).double().mean()) for k in range(len(judge.classes))]
 
 
+def recheck_reports(paths: list[Path], labels: np.ndarray, prior_images: float) -> None:
+    """Print the gate decisions of saved rare-classes reports that the shrunk yardstick would change."""
+    judged = flipped = moved = 0
+    largest = 0.0
+    for path in paths:
+        report = json.loads(path.read_text())
+        config = report["config"]
+        for record in report.get("fidelity", []):
+            subset = draw_subset(torch.as_tensor(labels).long(), len(record["classes"]), per_class=config.get("per_class"),
+                                 imbalance=config.get("imbalance"), seed=record["seed"])
+            counts = np.bincount(labels[subset.numpy()], minlength=len(record["classes"]))
+            shrunk = _shrunk(record["real_recall"], counts, prior_images)
+            for k, (fidelity, raw, new) in enumerate(zip(record["fidelity"], record["real_recall"], shrunk)):
+                if fidelity != fidelity or raw != raw:
+                    continue
+                judged += 1
+                threshold = record.get("min_fidelity", 0.8)
+                if (fidelity >= threshold * raw) != (fidelity >= threshold * new):
+                    flipped += 1
+                    print(f"{path} seed {record['seed']} class {k}: pass/fail changes (fidelity {fidelity:.2f}, "
+                          f"yardstick {raw:.2f} -> {new:.2f})")
+                change = abs(min(1.0, fidelity / raw if raw > 0 else 1.0) - min(1.0, fidelity / new))
+                if fidelity >= threshold * new and change > 1e-9:  # a failing class gets nothing either way
+                    moved += 1
+                    largest = max(largest, change)
+    print(f"{judged} judged classes in {len(paths)} reports: {flipped} would pass or fail differently; the cap's "
+          f"fidelity scale would move in {moved}, by at most {largest:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mnist", type=Path, help="mnist.npz with x_train, y_train, x_test, y_test")
-    parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=sorted(SETTINGS))
+    parser.add_argument("--settings", nargs="*", choices=sorted(SETTINGS), default=sorted(SETTINGS),
+                        help="the settings to measure the judge on (none: only --reports)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--reports", type=Path, nargs="*", default=[],
+                        help="rare-classes gain.json reports whose gate decisions to recheck with the shrunk yardstick")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with np.load(args.mnist) as archive:
         x_train, y_train = archive["x_train"], archive["y_train"]
         x_test, y_test = torch.from_numpy(archive["x_test"][:, None]), torch.from_numpy(archive["y_test"]).long()
     train = ganaug.load_data((x_train, y_train))
+    if args.reports:
+        recheck_reports(args.reports, y_train.astype(np.int64), prior_images=10.0)
     for setting in args.settings:
-        rows = {"cross-validated on the subset": [], "held-out test images": [], "held-out, judge fitted with shifts": []}
+        rows = {"cross-validated on the subset": [], "the same, shrunk (the yardstick)": [], "held-out test images": [],
+                "held-out, judge fitted with shifts": []}
+        sizes = []
         for seed in range(args.seeds):
             config = GainConfig(seed=seed, **SETTINGS[setting])
             store = train.subset(seed_subset(train, config, seed))
             judge = FidelityJudge(store.images, store.labels, store.classes, seed=seed)
-            rows["cross-validated on the subset"].append(judge.real_recall)
+            rows["cross-validated on the subset"].append(judge.cross_validated_recall)
+            rows["the same, shrunk (the yardstick)"].append(judge.real_recall)
+            sizes.append(store.class_counts())
             rows["held-out test images"].append(held_out_recall(judge, x_test, y_test))
             shifted = FidelityJudge(*with_shifts(store.images, store.labels), store.classes, seed=seed,
                                     max_per_class=9 * 500)
@@ -77,7 +121,14 @@ def main() -> None:
             per_class = table.mean(0)
             print(f"| {name} | " + " | ".join(f"{v:.0f}" for v in per_class) + f" | {per_class.mean():.1f} | "
                   + ", ".join(f"{v:.0f}" for v in table[:, -1]) + " |")
-        print(json.dumps({"setting": setting, **{k: np.round(v, 4).tolist() for k, v in rows.items()}}), flush=True)
+        held_out = np.array(rows["held-out test images"])
+        for name in ("cross-validated on the subset", "the same, shrunk (the yardstick)"):
+            error = np.abs(np.array(rows[name]) - held_out)
+            by_size = {f"{low}-{high} images": float(error[(np.array(sizes) >= low) & (np.array(sizes) <= high)].mean())
+                       for low, high in ((2, 8), (9, 40), (41, 100), (101, 500))
+                       if ((np.array(sizes) >= low) & (np.array(sizes) <= high)).any()}
+            print(f"mean |{name} - held-out|: " + ", ".join(f"{k} {v:.3f}" for k, v in by_size.items()))
+        print(json.dumps({"setting": setting, "sizes": sizes, **{k: np.round(v, 4).tolist() for k, v in rows.items()}}), flush=True)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,29 @@ def test_the_rare_class_is_not_out_voted_by_the_common_one():
     assert float((judge.predict(held.images[rare]) == 2).double().mean()) > 0.9
 
 
+def test_a_small_class_yardstick_is_shrunk_toward_the_mean_over_classes():
+    train, _ = long_tail()  # 40, 12 and 4 images
+    raw = FidelityJudge(train.images, train.labels, train.classes, prior_images=0)
+    assert raw.real_recall == raw.cross_validated_recall
+    judge = FidelityJudge(train.images, train.labels, train.classes)
+    assert judge.cross_validated_recall == raw.cross_validated_recall
+    mean = sum(raw.cross_validated_recall) / 3
+    expected = [(r * n + 10 * mean) / (n + 10) for r, n in zip(raw.cross_validated_recall, (40, 12, 4))]
+    assert judge.real_recall == pytest.approx(expected)
+
+
+def test_a_yardstick_of_one_wrong_image_in_five_is_not_taken_at_face_value():
+    from ganaug.metrics.fidelity import _shrunk
+
+    shrunk = _shrunk([0.9, 0.9, 0.2], [500, 100, 5], 10.0)
+    assert shrunk[2] == pytest.approx((0.2 * 5 + 10 * (2.0 / 3)) / 15)  # 0.51: the gate fails samples below 41%
+    assert abs(shrunk[0] - 0.9) < 0.01  # a large class keeps its own
+    assert _shrunk([0.5, math.nan], [4, 1], 10.0)[1] != _shrunk([0.5, math.nan], [4, 1], 10.0)[1]  # NaN stays NaN
+    train, _ = long_tail()
+    with pytest.raises(ganaug.ConfigError, match="prior_images"):
+        FidelityJudge(train.images, train.labels, train.classes, prior_images=-1)
+
+
 def test_a_class_with_one_image_is_unjudged_not_failed():
     store = make_tiny_data((1, 8, 8), num_classes=3, per_class=10)
     store = store.subset(torch.arange(21))  # class 2 keeps one image
