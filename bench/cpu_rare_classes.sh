@@ -7,7 +7,8 @@
 # e.g. two workers on 2 cores: bench/cpu_rare_classes.sh 5 7 & bench/cpu_rare_classes.sh 6 8 &
 # The @auto arms belong to the long-tail protocol; at low data (level classes) the default policy is
 # "match" at 0.5, the arm ARMS="real+classic+synthetic@0.5".
-# EXTRA is passed on to both calls of bench/rare_classes.py (e.g. EXTRA="--gan-model img2img").
+# EXTRA is passed on to both calls of bench/rare_classes.py (e.g. EXTRA="--gan-model img2img"); so are the
+# ARMS, which the training call checks first (an arm the protocol would not run stops it in seconds).
 # Generators go to $OUT/<setting>/generators/seed<N>, reports to $OUT/auto/<setting>/seed<N>, logs to
 # $OUT/logs, one line per finished step to $OUT/done.txt. Merge the reports with bench/merge_gain.py.
 # On the 2-core project machine, with two workers, a long-tail seed took about 45 min for the generator
@@ -26,7 +27,8 @@ mkdir -p "$OUT/logs"
 for seed in "$@"; do
     started=$(date +%s)
     nice -n 5 "$PY" bench/rare_classes.py "$MNIST" --settings "$SETTING" --seed "$seed" --seeds 1 --device cpu \
-        --threads 1 --train-only ${EXTRA:-} --out "$OUT" > "$OUT/logs/train_${SETTING}${suffix}_seed$seed.log" 2>&1
+        --threads 1 --train-only ${EXTRA:-} --arms "${arms[@]}" --out "$OUT" \
+        > "$OUT/logs/train_${SETTING}${suffix}_seed$seed.log" 2>&1
     echo "$SETTING$suffix seed $seed generator: rc $? $(( $(date +%s) - started ))s" >> "$OUT/done.txt"
     started=$(date +%s)
     nice -n 5 "$PY" bench/rare_classes.py "$MNIST" --settings "$SETTING" --seed "$seed" --seeds 1 --device cpu \

@@ -39,6 +39,7 @@ import torch
 import ganaug
 from ganaug.classifier import LR_SCHEDULES
 from ganaug.gain import GainConfig
+from ganaug.gain.arms import arms_for
 from ganaug.gain.protocol import seed_subset, train_seed_generator
 
 SETTINGS = {
@@ -115,7 +116,14 @@ def main() -> None:
 
 
 def train_generators(train: ganaug.ImageStore, setting: str, args: argparse.Namespace, folder: Path) -> None:
-    """Each seed's generator, trained on that seed's subset as the protocol would, saved for --generators."""
+    """Each seed's generator, trained on that seed's subset as the protocol would, saved for --generators.
+
+    ``--arms`` given here are checked first, so that a name the later arms step would refuse stops the
+    run in seconds, not after the generators' training.
+    """
+    if args.arms:
+        arms_for(GainConfig(ratios=tuple(args.ratios), arms=tuple(args.arms), top_up_below=args.top_up_below,
+                            variation_strengths=tuple(args.variation_strengths), **SETTINGS[setting]))
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.perf_counter()
         config = GainConfig(seed=seed, train_gan=True, gan_model=args.gan_model, gan_steps=args.gan_steps,
