@@ -31,7 +31,7 @@ import ganaug
 from ganaug.gain.config import GainConfig
 from ganaug.gain.protocol import seed_subset
 from ganaug.gain.subsets import draw_subset
-from ganaug.metrics.fidelity import FidelityJudge, _shrunk
+from ganaug.metrics.fidelity import FidelityJudge, FidelityReport, _shrunk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rare_classes import SETTINGS  # noqa: E402
@@ -52,29 +52,36 @@ def held_out_recall(judge: FidelityJudge, images: torch.Tensor, labels: torch.Te
 
 
 def recheck_reports(paths: list[Path], labels: np.ndarray, prior_images: float) -> None:
-    """Print the gate decisions of saved rare-classes reports that the shrunk yardstick would change."""
+    """Print the gate decisions of saved rare-classes reports that the shrunk yardstick would change.
+
+    The decisions are the gate's own (``FidelityReport.passes`` and ``relative``, which scales the cap).
+    """
     judged = flipped = moved = 0
     largest = 0.0
+    label_tensor = torch.as_tensor(labels).long()
     for path in paths:
         report = json.loads(path.read_text())
         config = report["config"]
         for record in report.get("fidelity", []):
-            subset = draw_subset(torch.as_tensor(labels).long(), len(record["classes"]), per_class=config.get("per_class"),
+            classes = record["classes"]
+            subset = draw_subset(label_tensor, len(classes), per_class=config.get("per_class"),
                                  imbalance=config.get("imbalance"), seed=record["seed"])
-            counts = np.bincount(labels[subset.numpy()], minlength=len(record["classes"]))
-            shrunk = _shrunk(record["real_recall"], counts, prior_images)
-            for k, (fidelity, raw, new) in enumerate(zip(record["fidelity"], record["real_recall"], shrunk)):
-                if fidelity != fidelity or raw != raw:
+            counts = np.bincount(labels[subset.numpy()], minlength=len(classes))
+            threshold = record.get("min_fidelity", 0.8)
+            raw = FidelityReport(classes, record["fidelity"], record["real_recall"], threshold)
+            new = FidelityReport(classes, record["fidelity"], _shrunk(record["real_recall"], counts, prior_images),
+                                 threshold)
+            for k in range(len(classes)):
+                if raw.passes(k) is None:
                     continue
                 judged += 1
-                threshold = record.get("min_fidelity", 0.8)
-                if (fidelity >= threshold * raw) != (fidelity >= threshold * new):
+                if raw.passes(k) != new.passes(k):
                     flipped += 1
-                    print(f"{path} seed {record['seed']} class {k}: pass/fail changes (fidelity {fidelity:.2f}, "
-                          f"yardstick {raw:.2f} -> {new:.2f})")
-                change = abs(min(1.0, fidelity / raw if raw > 0 else 1.0) - min(1.0, fidelity / new))
-                if fidelity >= threshold * new and change > 1e-9:  # a failing class gets nothing either way
-                    moved += 1
+                    print(f"{path} seed {record['seed']} class {k}: pass/fail changes (fidelity "
+                          f"{raw.fidelity[k]:.2f}, yardstick {raw.real_recall[k]:.2f} -> {new.real_recall[k]:.2f})")
+                elif new.passes(k):  # a failing class gets nothing either way
+                    change = abs(min(1.0, raw.relative[k]) - min(1.0, new.relative[k]))
+                    moved += change > 1e-9
                     largest = max(largest, change)
     print(f"{judged} judged classes in {len(paths)} reports: {flipped} would pass or fail differently; the cap's "
           f"fidelity scale would move in {moved}, by at most {largest:.2f}")
@@ -112,8 +119,7 @@ def main() -> None:
             shifted = FidelityJudge(*with_shifts(store.images, store.labels), store.classes, seed=seed,
                                     max_per_class=9 * 500)
             rows["held-out, judge fitted with shifts"].append(held_out_recall(shifted, x_test, y_test))
-        print(f"## {setting}: judge recall (%) per class, mean over {args.seeds} seeds; counts of seed 0: "
-              f"{train.subset(seed_subset(train, GainConfig(seed=0, **SETTINGS[setting]), 0)).class_counts()}")
+        print(f"## {setting}: judge recall (%) per class, mean over {args.seeds} seeds; counts of seed 0: {sizes[0]}")
         print("| recall on | " + " | ".join(train.classes) + " | mean | last class (the rarest of a long tail), per seed |")
         print("|---|" + "---|" * (len(train.classes) + 2))
         for name, per_seed in rows.items():
@@ -121,12 +127,12 @@ def main() -> None:
             per_class = table.mean(0)
             print(f"| {name} | " + " | ".join(f"{v:.0f}" for v in per_class) + f" | {per_class.mean():.1f} | "
                   + ", ".join(f"{v:.0f}" for v in table[:, -1]) + " |")
-        held_out = np.array(rows["held-out test images"])
+        held_out, size = np.array(rows["held-out test images"]), np.array(sizes)
+        buckets = {f"{low}-{high} images": (size >= low) & (size <= high)
+                   for low, high in ((2, 8), (9, 40), (41, 100), (101, 500))}
         for name in ("cross-validated on the subset", "the same, shrunk (the yardstick)"):
             error = np.abs(np.array(rows[name]) - held_out)
-            by_size = {f"{low}-{high} images": float(error[(np.array(sizes) >= low) & (np.array(sizes) <= high)].mean())
-                       for low, high in ((2, 8), (9, 40), (41, 100), (101, 500))
-                       if ((np.array(sizes) >= low) & (np.array(sizes) <= high)).any()}
+            by_size = {label: float(error[mask].mean()) for label, mask in buckets.items() if mask.any()}
             print(f"mean |{name} - held-out|: " + ", ".join(f"{k} {v:.3f}" for k, v in by_size.items()))
         print(json.dumps({"setting": setting, "sizes": sizes, **{k: np.round(v, 4).tolist() for k, v in rows.items()}}), flush=True)
 
