@@ -1,18 +1,24 @@
-"""The rare-classes protocol of issue 13 on real MNIST, with the whole pipeline repeated per seed.
+"""The rare-classes protocol on a real data set (MNIST, blood cells...), the whole pipeline repeated per seed.
 
 For each setting and each seed, the seed draws the training subset, trains the default generator
 (``cdcgan`` with its default options, ``--gan-steps`` steps, batch 64) on exactly that subset, and
-trains the same small CNN on every arm of the gain protocol, scored on the 10k MNIST test images.
+trains the same classifier on every arm of the gain protocol, scored on the data set's test images.
 So the intervals cover the subset draw, the GAN and the classifier, not the classifier alone.
 
 Settings (``--settings``): ``longtail100`` and ``longtail10`` (500 images in the largest class,
 imbalance 100 or 10: the long-tail arms, class-balanced sampling and synthetic top-up included),
-``lowdata10`` and ``lowdata50`` (10 or 50 images per class).
+``lowdata10``, ``lowdata20``, ``lowdata50`` and ``lowdata100`` (that many images per class).
+
+DATA is an ``.npz`` with ``x_train y_train x_test y_test`` (MNIST's layout; ``classes`` optional) or a folder
+with ``train/<class>/`` and ``test/<class>/`` image folders (``--image-size`` resizes them as read). For
+colour images, ``--classifier small-resnet --classic-preset microscopy`` (cells) or ``photos``.
 
 One seed of one setting is one process (``--seed S --seeds 1``), so a machine with many cores or a
 GPU runs them side by side; ``bench/merge_gain.py`` merges the per-seed reports:
 
     python bench/rare_classes.py ../shared/data/mnist.npz --settings longtail100 --seed 0 --seeds 1 --device cuda
+    python bench/rare_classes.py ../shared/data/blood-cells --image-size 32 --settings lowdata20 --gan-model biggan \
+        --classifier small-resnet --classic-preset microscopy --seed 0 --seeds 1
     python bench/merge_gain.py bench/out/rare_classes/longtail100/seed*/gain.json --out merged/
 
 ``--arms`` runs only the named synthetic arms (beside every baseline); ``--generators DIR`` reuses the
@@ -46,13 +52,23 @@ SETTINGS = {
     "longtail100": {"per_class": 500, "imbalance": 100.0},
     "longtail10": {"per_class": 500, "imbalance": 10.0},
     "lowdata10": {"per_class": 10},
+    "lowdata20": {"per_class": 20},
     "lowdata50": {"per_class": 50},
+    "lowdata100": {"per_class": 100},
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mnist", type=Path)
+    parser.add_argument("data", type=Path, help="an .npz with x_train y_train x_test y_test, or a folder with "
+                        "train/<class>/ and test/<class>/")
+    parser.add_argument("--image-size", type=int, default=None, help="resize the images as they are read")
+    parser.add_argument("--classifier", default="small-cnn", help="registered classifier (small-resnet for 32 px "
+                        "and up)")
+    parser.add_argument("--classic-preset", default="auto", help="classic augmentation: auto, digits, photos, "
+                        "microscopy")
+    parser.add_argument("--remeasure-fidelity", action="store_true", help="with --generators: the gate measures "
+                        "each generator's fidelity with today's judge instead of reading the one saved at training")
     parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=sorted(SETTINGS))
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--seeds", type=int, default=5)
@@ -81,19 +97,19 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    with np.load(args.mnist) as archive:
-        train = ganaug.load_data((archive["x_train"], archive["y_train"]))
-        test = ganaug.load_data((archive["x_test"], archive["y_test"]))
+    train, test = load_split(args.data, args.image_size)
     steps = args.steps * args.budget_factor
     for name in args.settings:
         started = time.perf_counter()
         folder = args.out / (name if args.budget_factor == 1 else f"{name}_x{args.budget_factor}")
+        if args.gan_model != "cdcgan" or args.data.suffix != ".npz" or args.image_size:
+            folder = folder.with_name(f"{data_name(args)}_{folder.name}")
         if args.gan_model != "cdcgan":
             folder = folder.with_name(f"{folder.name}_{args.gan_model}")
         if args.train_only:
             train_generators(train, name, args, folder / "generators")
             continue
-        common = dict(seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule,
+        common = dict(classifier=args.classifier, classic_preset=args.classic_preset, seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule,
                       top_up_below=args.top_up_below, ratios=tuple(args.ratios), arms=tuple(args.arms),
                       variation_strengths=tuple(args.variation_strengths),
                       device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
@@ -102,6 +118,8 @@ def main() -> None:
             if args.seeds != 1:
                 parser.error("--generators needs --seeds 1 (each seed has its own generator)")
             generator = ganaug.load(args.generators / f"seed{args.seed}")
+            if args.remeasure_fidelity:
+                generator.fidelity = None  # SyntheticMix's gate measures it on the seed's real images
             report = ganaug.evaluate_gain(train, test, generator=generator, **common)
         else:
             report = ganaug.evaluate_gain(train, test, train_gan=True, gan_steps=args.gan_steps, gan_batch_size=64,
@@ -113,6 +131,22 @@ def main() -> None:
         for line in report.verdict():
             print(f"- {line}")
         print(flush=True)
+
+
+def load_split(data: Path, image_size: int | None) -> tuple[ganaug.ImageStore, ganaug.ImageStore]:
+    """The training and test stores of an .npz (MNIST's keys) or of a folder holding train/ and test/."""
+    if data.is_dir():
+        return (ganaug.load_data(data / "train", image_size=image_size),
+                ganaug.load_data(data / "test", image_size=image_size))
+    with np.load(data) as archive:
+        classes = [str(c) for c in archive["classes"]] if "classes" in archive else None
+        return (ganaug.load_data((archive["x_train"], archive["y_train"]), image_size=image_size, classes=classes),
+                ganaug.load_data((archive["x_test"], archive["y_test"]), image_size=image_size, classes=classes))
+
+
+def data_name(args: argparse.Namespace) -> str:
+    """The results' folder prefix: the data set's name and size (``blood-cells32``), or ``mnist``."""
+    return f"{args.data.stem}{args.image_size or ''}"
 
 
 def train_generators(train: ganaug.ImageStore, setting: str, args: argparse.Namespace, folder: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ganaug.classifier import LR_SCHEDULES
 from ganaug.configs import option, validate
+from ganaug.gain.augment import PRESETS
 from ganaug.mix.policies import TOP_UP_BELOW
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
@@ -18,6 +19,10 @@ class GainConfig:
 
     classifier: str = option("small-cnn", "Registered classifier: small-cnn, small-resnet, logreg, or a plugin's.",
                              flag=True)
+    classic_preset: str = option("auto", "Classic augmentation of the classic arms: 'digits' (small affine moves, "
+                                 "elastic), 'photos' (horizontal flip, colour jitter, affine), 'microscopy' (flips, "
+                                 "90-degree rotations, colour jitter: images without an orientation) or 'auto' "
+                                 "(digits for grayscale, photos for RGB).", choices=PRESETS, flag=True)
     ratios: tuple[float, ...] = option((0.25, 0.5), "Synthetic shares to test, each in (0, 1).", above=0, below=1,
                                        flag=True)
     seeds: int = option(5, "Repeats of the subset draw, GAN training (with train_gan) and classifier training.",

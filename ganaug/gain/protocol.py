@@ -70,7 +70,8 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         test: test data; when omitted, ``train`` is split (stratified, ``test_size``) first.
         generator: a trained generator; or pass ``train_gan=True`` to train one per seed on the
             training subset.
-        classic: an albumentations transform for the classic arms (default: :func:`classic_preset`).
+        classic: an albumentations transform for the classic arms (default: the
+            :func:`~ganaug.gain.augment.classic_preset` named by ``classic_preset``).
         classifier_factory: ``factory(num_classes=, image_shape=, seed=)`` instead of a registered name.
         out: folder for gain.json, gain.md and the plots.
         registry: where the classifier, the generator family (``train_gan``) and named data sets are
@@ -128,7 +129,8 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
             if config.keep_generators:
                 generator.save(Path(out) / "generators" / f"seed{seed}")  # type: ignore[arg-type]
         report.config["generator"] = {"model": generator.model, "conditioning": generator.conditioning}
-        transform = classic if classic is not None else classic_preset(train_store.image_shape, seed)
+        transform = classic if classic is not None else classic_preset(train_store.image_shape, seed,
+                                                                           config.classic_preset)
         seed_run = _SeedRun(config, subset, test_store, generator, transform, factory, seed)
         for arm in report.arms:
             bar.set_description(f"gain: {arm} (seed {seed})")
