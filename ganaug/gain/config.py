@@ -44,7 +44,11 @@ class GainConfig:
                                          "imbalance.")
     train_gan: bool = option(False, "Train a generator on each seed's training subset inside the protocol.",
                              flag=True)
-    gan_model: str = option("cdcgan", "Generator family trained with train_gan.", flag=True)
+    cache_data: bool = option(True, "Keep image folders' decoded images in the decoded cache ($GANAUG_CACHE_DIR, "
+                              "else ~/.cache/ganaug/folders) and read them from it while the files are unchanged.",
+                              flag=True)
+    gan_model: str = option("auto", "Generator family trained with train_gan; 'auto' as in fit (by the images' "
+                            "shape).", flag=True)
     gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=0, flag=True)
     gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1)
     keep_generators: bool = option(False, "With train_gan and an output folder, save each seed's generator to "

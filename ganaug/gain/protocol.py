@@ -94,11 +94,14 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         raise ConfigError(f"generator={type(generator).__name__}: pass a TrainedGenerator (ganaug.load(...)) or the "
                           "path of a run or saved generator")
     if config.variation_strengths:
-        conditioning = (registry.generator(config.gan_model).gan_class.conditioning if config.train_gan
+        family = registry.generator(config.gan_model) if config.train_gan and config.gan_model != "auto" else None
+        conditioning = ("noise" if config.train_gan and family is None  # the families 'auto' picks draw from noise
+                        else family.gan_class.conditioning if family is not None
                         else generator.conditioning)  # type: ignore[union-attr]
         if conditioning != "image":
             model = config.gan_model if config.train_gan else generator.model  # type: ignore[union-attr]
-            raise ConfigError(f"variation_strengths={list(config.variation_strengths)}: {model!r} draws images from "
+            model = "gan_model='auto' picks a family that" if model == "auto" else repr(model)
+            raise ConfigError(f"variation_strengths={list(config.variation_strengths)}: {model} draws images from "
                               "noise, it makes no variations; use an image-to-image family (e.g. img2img) or drop "
                               "variation_strengths")
     if config.keep_generators and (out is None or not config.train_gan):
@@ -150,14 +153,14 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
 def _stores(train: DataSource, test: DataSource | None, config: GainConfig, registry: Registry
             ) -> tuple[ImageStore, ImageStore]:
     """The training and test stores; without a test set, a stratified split of the training data."""
-    train_store = load_data(train, registry=registry)
+    train_store = load_data(train, registry=registry, cache=config.cache_data)
     if test is None:
         index = np.arange(len(train_store))
         train_idx, test_idx = train_test_split(index, test_size=config.test_size, random_state=config.seed,
                                                stratify=train_store.labels.numpy())
         test_store, train_store = train_store.subset(np.sort(test_idx)), train_store.subset(np.sort(train_idx))
     else:
-        test_store = load_data(test, registry=registry)
+        test_store = load_data(test, registry=registry, cache=config.cache_data)
     if test_store.image_shape != train_store.image_shape or test_store.num_classes != train_store.num_classes:
         raise DataError(f"test set has {test_store.num_classes} classes of {test_store.image_shape} images; the "
                         f"training set has {train_store.num_classes} of {train_store.image_shape}")

@@ -9,10 +9,14 @@ from typing import Any
 import torch
 
 from ganaug.configs import option, validate
+from ganaug.data.resize import DEFAULT_RESIZE, RESIZE_RULES
 from ganaug.errors import ConfigError
 from ganaug.seeds import MAX_SEED
 
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+AUTO_FAMILY = "auto"
+"""``model="auto"``: the family is chosen from the images' shape by :func:`default_family`."""
 
 CPU_DEFAULT_BATCH = 64
 """Default batch on the CPU, the one the families' learning rates are tuned for."""
@@ -28,7 +32,9 @@ class TrainConfig:
     :class:`~ganaug.errors.ConfigError` naming the field, before any data is loaded.
     """
 
-    model: str = option("cdcgan", "Registered generator family (see `ganaug plugins`).", flag=True)
+    model: str = option(AUTO_FAMILY, "Registered generator family (see `ganaug plugins`), or 'auto': cdcgan for "
+                        "grayscale images up to 64 px, biggan for colour images of 32 px and up and for anything "
+                        "larger than 64 px (see the README).", flag=True)
     steps: int = option(2000, "Generator updates to run in total (a resumed run continues up to this number).",
                         minimum=0, flag=True)
     batch_size: int | None = option(
@@ -54,6 +60,13 @@ class TrainConfig:
     channels: int | None = option(None, "Convert every image to 1 or 3 channels when loading the data.",
                                   choices=(1, 3), flag=True)
     skip_bad: bool = option(False, "Skip unreadable image files (with a warning) instead of stopping.", flag=True)
+    resize: str = option(DEFAULT_RESIZE, "How image_size is reached by images of another aspect ratio: crop (scale "
+                         "the shorter side, cut the centre), squash (stretch the whole image) or pad (scale the longer "
+                         "side, centre on black). Square images to a square size are the same under every rule.",
+                         choices=RESIZE_RULES, flag=True)
+    cache_data: bool = option(True, "Keep an image folder's decoded images in the decoded cache ($GANAUG_CACHE_DIR, "
+                              "else ~/.cache/ganaug/folders) and read them from it while the files are unchanged.",
+                              flag=True)
     max_rollbacks: int = option(3, "On a NaN/inf loss or weight, roll back to the last good state this many "
                                 "times, then stop.", minimum=0)
     rollback_lr_factor: float = option(0.5, "Multiply both learning rates by this at each rollback.", above=0,
@@ -92,6 +105,18 @@ class TrainConfig:
         validate(self)
         if self.resume and self.out is None:
             raise ConfigError("resume=True needs out= (the run folder to resume from)")
+
+
+def default_family(image_shape: tuple[int, int, int]) -> str:
+    """The family that ``model="auto"`` trains on images of ``image_shape`` (C, H, W).
+
+    ``cdcgan`` is the one measured on grayscale digits (8 to 28 px) and takes sides up to 64;
+    ``biggan`` (residual blocks, LeCam) takes 16 to 256 and is the one measured on colour cells.
+    """
+    channels, height, width = image_shape
+    if max(height, width) > 64 or (channels == 3 and min(height, width) >= 32):
+        return "biggan"
+    return "cdcgan"
 
 
 def default_batch_size(device: torch.device) -> int:

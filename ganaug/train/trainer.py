@@ -41,7 +41,7 @@ from ganaug.seeds import Stream, derive_seed
 from ganaug.storage import check_replaceable
 from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
-from ganaug.train.config import TrainConfig, default_batch_size, split_overrides
+from ganaug.train.config import AUTO_FAMILY, TrainConfig, default_batch_size, default_family, split_overrides
 from ganaug.train.monitor import Monitor
 from ganaug.train.numerics import cuda_fast_math, grad_norm
 from ganaug.train.resume import restore_state, resumed_config
@@ -50,7 +50,7 @@ from ganaug.train.state import TrainingState
 from ganaug.train.wrapping import Wrapping
 
 
-def fit(data: DataSource, model: str = "cdcgan", *, steps: int = 2000, batch_size: int | None = None,
+def fit(data: DataSource, model: str = AUTO_FAMILY, *, steps: int = 2000, batch_size: int | None = None,
         device: str = "auto", seed: int = 0, out: str | Path | None = None, resume: bool = False,
         registry: Registry | None = None, **overrides: Any) -> TrainedGenerator:
     """Train a class-conditional GAN on labelled images.
@@ -58,7 +58,9 @@ def fit(data: DataSource, model: str = "cdcgan", *, steps: int = 2000, batch_siz
     Args:
         data: anything :func:`ganaug.load_data` accepts (a Dataset, a folder, an .npz, ``(x, y)``,
             ``"digits"``) or an :class:`ImageStore`.
-        model: registered generator family.
+        model: registered generator family, or ``"auto"`` (:func:`~ganaug.train.config.default_family`:
+            ``cdcgan`` for grayscale images up to 64 px, ``biggan`` for colour ones of 32 px and up and
+            for anything larger).
         steps: total generator updates.
         batch_size: real images per discriminator update; None means 64 on the CPU and 512 on CUDA.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
@@ -76,11 +78,14 @@ def fit(data: DataSource, model: str = "cdcgan", *, steps: int = 2000, batch_siz
     config = TrainConfig(model=model, steps=steps, batch_size=batch_size, device=str(device), seed=seed,
                          out=None if out is None else str(out), resume=resume, **train_overrides)
     registry = registry or default_registry()
-    entry = registry.generator(config.model)
-    config = dataclasses.replace(config, model=entry.name)  # an alias is stored as the family's canonical name
-    entry.make_config(**model_overrides)  # refuse bad family options before loading any data
+    if config.model != AUTO_FAMILY:
+        registry.generator(config.model).make_config(**model_overrides)  # refuse bad options before loading data
     store = data if isinstance(data, ImageStore) else load_data(
-        data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad, registry=registry)
+        data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad, registry=registry,
+        resize=config.resize, cache=config.cache_data)
+    entry = registry.generator(default_family(store.image_shape) if config.model == AUTO_FAMILY else config.model)
+    entry.make_config(**model_overrides)
+    config = dataclasses.replace(config, model=entry.name)  # an alias or 'auto' is stored as the family it names
     return Trainer(store, config, model_overrides, entry=entry).run()
 
 
@@ -101,6 +106,8 @@ class Trainer:
         self.batch_auto = config.batch_size is None
         if self.batch_auto:
             config = dataclasses.replace(config, batch_size=default_batch_size(self.device))
+        if config.model == AUTO_FAMILY:
+            config = dataclasses.replace(config, model=default_family(store.image_shape))
         self.config = config
         self.entry = entry or default_registry().generator(config.model)
         self.model_config = dataclasses.asdict(self.entry.make_config(**(model_overrides or {})))

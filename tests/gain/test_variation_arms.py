@@ -91,7 +91,7 @@ def test_variation_strengths_are_refused_for_a_noise_family_before_any_training(
     with pytest.raises(ConfigError, match=r"variation_strengths=\[0.75\]: 'test_cdcgan' draws images from noise"):
         evaluate_gain(store, generator=generator, variation_strengths=(0.75,), progress=False)
     monkeypatch.setattr(ganaug.train.trainer, "fit", lambda *a, **k: pytest.fail("trained before refusing"))
-    with pytest.raises(ConfigError, match="'cdcgan' draws images from noise"):
+    with pytest.raises(ConfigError, match="gan_model='auto' picks a family that draws images from noise"):
         evaluate_gain(store, train_gan=True, variation_strengths=(0.75,), progress=False)
     with pytest.raises(ConfigError, match="variation_strengths"):
         GainConfig(variation_strengths=(1.5,))

@@ -20,7 +20,7 @@ def test_every_size_up_to_256_draws_its_shape(size):
 
 
 def test_larger_than_256_is_refused_with_the_fix():
-    with pytest.raises(ConfigError, match=r"sizes 16 to 256.*image_size"):
+    with pytest.raises(ConfigError, match=r"sizes 8 to 256.*image_size"):
         ganaug.create_generator("biggan", num_classes=2, image_shape=(3, 512, 512), **TINY)
 
 

@@ -1,4 +1,4 @@
-"""``biggan``: a residual conditional GAN for colour images of 16 to 256 pixels, built for little data.
+"""``biggan``: a residual conditional GAN for colour images of 8 to 256 pixels, built for little data.
 
 BigGAN's architecture (Brock et al. 2019) with the small-data training of DiffAugment (Zhao et al.
 2020) and LeCam regularisation (Tseng et al. 2021), as in their reference code:
@@ -38,7 +38,7 @@ from ganaug.errors import ConfigError
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.hookspecs import hookimpl
 
-MIN_SIZE, MAX_SIZE = 16, 256
+MIN_SIZE, MAX_SIZE = 8, 256
 
 
 @dataclass
@@ -297,7 +297,7 @@ class BigGAN(GAN):
 
 @hookimpl
 def register_generators(register):
-    register("biggan", BigGAN, description="residual conditional GAN for colour images 16-256 px (BigGAN blocks, "
+    register("biggan", BigGAN, description="residual conditional GAN for colour images 8-256 px (BigGAN blocks, "
              "projection D, spectral norm, hinge, DiffAugment, LeCam, EMA)")
     register("test_biggan", BigGAN, description="tiny biggan for tests: trains in seconds on CPU",
              defaults={"z_dim": 8, "shared_dim": 8, "g_channels": 4, "d_channels": 4, "ema_decay": 0.9})
