@@ -28,7 +28,7 @@ def config_flags(cls: type, *, shown_defaults: dict[str, str] | None = None) -> 
 
     def decorate(command: Callable) -> Callable:
         for field in reversed(cli_fields(cls)):
-            command = click.option(f"--{field.name.replace('_', '-')}", field.name, default=None,
+            command = click.option(_flag_name(cls, field), field.name, default=None,
                                    **_click_kwargs(cls, field, (shown_defaults or {}).get(field.name)))(command)
         return command
 
@@ -51,6 +51,14 @@ def given(cls: type, flags: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _flag_name(cls: type, field: dataclasses.Field) -> str:
+    """``--name``, or ``--name/--no-name`` for a bool field that defaults to True (else it could not be turned off)."""
+    name = field.name.replace("_", "-")
+    if base_type(field_type(cls, field.name)) is bool and field.default is True:
+        return f"--{name}/--no-{name}"
+    return f"--{name}"
+
+
 def _click_kwargs(cls: type, field: dataclasses.Field, shown_default: str | None) -> dict[str, Any]:
     hint = base_type(field_type(cls, field.name))
     default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
@@ -61,7 +69,8 @@ def _click_kwargs(cls: type, field: dataclasses.Field, shown_default: str | None
     kwargs: dict[str, Any] = {"help": text}
     choices = field.metadata.get("choices")
     if hint is bool:
-        kwargs["is_flag"] = True
+        if default is not True:  # a --x/--no-x pair is a flag by its name
+            kwargs["is_flag"] = True
     elif choices:
         kwargs["type"] = click.Choice([str(c) for c in choices])
     elif hint in (int, float):

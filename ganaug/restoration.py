@@ -45,7 +45,7 @@ def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task:
             all), a folder of mask images named like ``data``'s image files (``masks/<class>/<name>.png``
             or ``masks/<name>.png``; ``data`` must then be a folder), an ``.npy``/``.npz`` file or an
             array of one mask per image (N, H, W), in the order of ``data``; 1 (or 255) where a pixel
-            is missing. Mask images are resized like the images (nearest neighbour).
+            is missing. Mask images are resized like the images (nearest neighbour, by the same crop rule).
         seed: the latent's seed (and the random boxes').
         device: where the generator runs when given as a path.
         registry: where a saved generator's family and a named data set are looked up; the default
@@ -149,12 +149,14 @@ def _first_line(exc: BaseException) -> str:
 def _mask_image(path: Path, store: ImageStore, resize: bool = False) -> torch.Tensor:
     from PIL import Image, UnidentifiedImageError
 
+    from ganaug.data.resize import DEFAULT_RESIZE, resize_pil
+
     height, width = store.image_shape[1:]
     try:
         with Image.open(path) as image:
             gray = image.convert("L")
             if resize and gray.size != (width, height):
-                gray = gray.resize((width, height), Image.Resampling.NEAREST)
+                gray = resize_pil(gray, (height, width), DEFAULT_RESIZE, Image.Resampling.NEAREST)  # as the images
             mask = np.asarray(gray)
     except (OSError, UnidentifiedImageError) as exc:
         raise DataError(f"cannot read the mask image {path}: {exc}") from None

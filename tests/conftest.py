@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,11 @@ from PIL import Image
 from ganaug.testing import make_tiny_data
 
 os.environ.setdefault("GANAUG_STRICT_PLUGINS", "1")
+# the decoded cache of image folders goes to a folder of this session, never to the real home (and the
+# subprocesses that tests start inherit it)
+if "GANAUG_CACHE_DIR" not in os.environ:
+    os.environ["GANAUG_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganaug-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["GANAUG_CACHE_DIR"], ignore_errors=True)
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one worker per core: one thread each, in the subprocesses the tests start too,
     # since two multi-threaded torch processes on the same cores slow each other several-fold

@@ -11,6 +11,10 @@ Every entry is looked at before any file is opened, so nothing can hang or relab
   warning, never opened (opening a FIFO blocks forever);
 * broken links, links that loop on themselves and files that cannot be read or decoded stop the load
   with a message naming the file, or are skipped with a warning under ``skip_bad`` (``--skip-bad``).
+
+The files are decoded by :mod:`ganaug.data.decode` (PIL, on a pool of threads, resized as read so memory
+holds small images only) and the result kept in the decoded cache of :mod:`ganaug.data.folder_cache`,
+used again only while the files' fingerprint matches.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ganaug.data.decode import decode_files
+from ganaug.data.folder_cache import CacheKey, fingerprint, read_cache, write_cache
 from ganaug.data.memory import check_memory
-from ganaug.data.pixels import _image_to_chw_uint8, _resize_batch, _unify
+from ganaug.data.pixels import mixed_shapes
+from ganaug.data.resize import DEFAULT_RESIZE
 from ganaug.data.store import ImageStore
 from ganaug.errors import DataError
 
@@ -38,6 +45,8 @@ class FolderScan:
     """What walking the class folders found: image files with their labels, and what was left out and why."""
 
     files: list[tuple[Path, int]] = field(default_factory=list)
+    stats: list[tuple[int, int]] = field(default_factory=list)
+    """(size, mtime_ns) of each of ``files``, for the decoded cache's fingerprint."""
     skipped: dict[str, list[str]] = field(default_factory=dict)
     """Reason -> paths, for the warnings."""
     broken: list[tuple[Path, str]] = field(default_factory=list)
@@ -47,8 +56,20 @@ class FolderScan:
         self.skipped.setdefault(reason, []).append(str(path))
 
 
-def read_image_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
-    """Load ``root/<class>/<image>`` into an image store (see the module's rules)."""
+def read_image_folder(root: Path, size, channels, skip_bad: bool, *, resize: str = DEFAULT_RESIZE,
+                      workers: int | None = None, cache: bool = False) -> ImageStore:
+    """Load ``root/<class>/<image>`` into an image store (see the module's rules).
+
+    Args:
+        root: the data folder.
+        size: (H, W) to resize every image to by the rule ``resize`` (see :mod:`ganaug.data.resize`), or None.
+        channels: 1 or 3 to convert every image to, or None.
+        skip_bad: skip unreadable files with a warning instead of stopping at the first.
+        workers: threads that decode (None: one per core, at most 8); folders of under 256 files are
+            decoded in the calling thread. The result is the same for any number.
+        cache: read the decoded store from, and write it to, the decoded cache
+            (:mod:`ganaug.data.folder_cache`), checked against the files as they are now.
+    """
     class_names = class_folders(root)
     scan = FolderScan()
     for label, name in enumerate(class_names):
@@ -67,29 +88,37 @@ def read_image_folder(root: Path, size, channels, skip_bad: bool) -> ImageStore:
         raise DataError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in any class folder")
 
     _check_folder_memory(root, scan.files, size, channels)
-    images: list[torch.Tensor] = []
-    labels: list[int] = []
-    names: list[str] = []
-    for path, label in scan.files:
-        try:
-            image = read_image_file(path)
-        except DataError as exc:
-            if not skip_bad:
-                raise DataError(f"{exc}. Fix or remove the file, or pass skip_bad=True (--skip-bad)") from None
-            bad.append(str(path))
-            continue
-        tensor = _image_to_chw_uint8(image, str(path), channels)
-        if size is not None and (channels is not None or not images or tensor.shape[0] == images[0].shape[0]):
-            tensor = _resize_batch(tensor[None], size)[0]  # resized as read: memory holds small images only
-        images.append(tensor)
-        labels.append(label)
-        names.append(str(path))
+    key = print_ = None
+    if cache:
+        key = CacheKey(os.path.realpath(root), size, channels, resize)
+        print_ = fingerprint(root, scan.files, scan.stats, class_names)
+        cached = read_cache(key, print_)
+        if cached is not None and (skip_bad or not cached.unreadable):  # else the load below says what is wrong
+            bad += [str(root / relative) for relative in cached.unreadable]
+            if bad:
+                warnings.warn(f"skipped {len(bad)} unreadable image file(s), first: {bad[0]}", stacklevel=3)
+            return cached.store
+
+    decoded = decode_files([path for path, _ in scan.files], size, channels, resize, workers,
+                           stop_at_error=not skip_bad)
+    if decoded.errors:
+        index = min(decoded.errors)
+        if not skip_bad:
+            raise DataError(f"{decoded.errors[index]}. Fix or remove the file, or pass skip_bad=True (--skip-bad)")
+        bad += [str(scan.files[i][0]) for i in sorted(decoded.errors)]
+    if decoded.mismatched:
+        index = min(decoded.mismatched)
+        raise mixed_shapes(str(scan.files[index][0]), decoded.mismatched[index], tuple(decoded.images.shape[1:]))
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image file(s), first: {bad[0]}", stacklevel=3)
-    if not images:
+    if not decoded.kept:
         raise DataError(f"{root}: none of the {len(scan.files)} image files could be read")
-    images = _unify(images, size, channels, "file", names)
-    return ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long), class_names)
+    labels = torch.as_tensor([scan.files[i][1] for i in decoded.kept], dtype=torch.long)
+    store = ImageStore(torch.from_numpy(decoded.images), labels, class_names)
+    if cache:
+        unreadable = [str(scan.files[i][0].relative_to(root)) for i in sorted(decoded.errors)]
+        write_cache(key, print_, store, unreadable)  # type: ignore[arg-type]
+    return store
 
 
 def class_folders(root: Path) -> list[str]:
@@ -145,7 +174,7 @@ def find_image_files(class_folder: Path, label: int, scan: FolderScan) -> None:
             if not entry.name.lower().endswith(IMAGE_EXTENSIONS):
                 continue
             try:
-                mode = os.stat(path).st_mode
+                info = os.stat(path)
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     scan.broken.append((path, "a symbolic link that loops"))
@@ -154,10 +183,11 @@ def find_image_files(class_folder: Path, label: int, scan: FolderScan) -> None:
                 else:
                     scan.broken.append((path, f"cannot be read ({exc.strerror or exc})"))
                 continue
-            if not stat.S_ISREG(mode):
+            if not stat.S_ISREG(info.st_mode):
                 scan.skip("not a regular file (a FIFO, socket or device)", path)
                 continue
             scan.files.append((path, label))
+            scan.stats.append((info.st_size, info.st_mtime_ns))
         pending.extend(reversed(subfolders))
 
 
@@ -185,22 +215,3 @@ def _check_folder_memory(root: Path, files: list[tuple[Path, int]], size, channe
         check_memory(len(files), (c, *(size or (height, width))), str(root),
                      extra=c * width * height)  # one image at full size while it is decoded
         return
-
-
-def read_image_file(path: Path) -> Image.Image:
-    """Open and decode one image file fully, turning every failure into a DataError naming it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                return image.copy()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DataError(f"{path}: image too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        try:
-            empty = path.stat().st_size == 0
-        except OSError:
-            empty = False
-        reason = "empty file" if empty else f"{type(exc).__name__}: {exc}"
-        raise DataError(f"{path}: unreadable or corrupt image ({reason})") from None

@@ -6,7 +6,8 @@
   255/65535. Boolean images become 0/255.
 * A fourth (alpha) channel is dropped; PIL palette, CMYK, 1-bit and 16-bit images are converted to
   L or RGB. ``channels=1`` or ``channels=3`` converts every image to grayscale or RGB.
-* ``image_size=`` resizes every image (bilinear, antialiased) so mixed sizes can be combined.
+* ``image_size=`` resizes every image (bilinear, antialiased) by a rule of :mod:`ganaug.data.resize`
+  (``resize=``: ``"crop"`` by default, ``"squash"``, ``"pad"``), so mixed sizes can be combined.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
+from ganaug.data.resize import DEFAULT_RESIZE, resize_batch
 from ganaug.errors import DataError
 
 SizeArg = Union[int, tuple[int, int], None]
@@ -133,29 +134,29 @@ def _convert_channels_batch(images: torch.Tensor, channels: int | None) -> torch
     return (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
 
 
-def _resize_batch(images: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
-    if size is None or tuple(images.shape[-2:]) == size:
-        return images
-    out = F.interpolate(images.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
-    return out.round().clamp(0, 255).to(torch.uint8)
+def _resize_batch(images: torch.Tensor, size: tuple[int, int] | None, resize: str = DEFAULT_RESIZE) -> torch.Tensor:
+    return resize_batch(images, size, resize)
 
 
-def _unify(images: list[torch.Tensor], size, channels, kind: str, names: list[str] | None = None) -> list[torch.Tensor]:
-    """Make sure every image has the first one's channel count, then resize when asked, else make sure
-    every image has the first one's size."""
+def _unify(images: list[torch.Tensor], size, channels, kind: str, names: list[str] | None = None,
+           resize: str = DEFAULT_RESIZE) -> list[torch.Tensor]:
+    """Make sure every image has the first one's channel count, then resize when asked (by the rule
+    ``resize``), else make sure every image has the first one's size."""
     first = images[0].shape
     for index, image in enumerate(images):
         if image.shape != first and (size is None or image.shape[0] != first[0]):
-            who = names[index] if names else f"{kind} {index}"
-            which = "channel counts" if image.shape[0] != first[0] else "sizes"
-            fix = "channels=1 or 3 (--channels)" if which == "channel counts" else "image_size= (--image-size)"
-            raise DataError(
-                f"{who} has shape {tuple(image.shape)} (C, H, W) but the first image has {tuple(first)}: "
-                f"images of mixed {which}; pass {fix} to convert them all"
-            )
+            raise mixed_shapes(names[index] if names else f"{kind} {index}", tuple(image.shape), tuple(first))
     if size is not None:
-        return [_resize_batch(im[None], size)[0] for im in images]
+        return [resize_batch(im[None], size, resize)[0] for im in images]
     return images
+
+
+def mixed_shapes(who: str, shape: tuple[int, ...], first: tuple[int, ...]) -> DataError:
+    """The error for an image whose (C, H, W) ``shape`` differs from the first image's, with the option that fixes it."""
+    which = "channel counts" if shape[0] != first[0] else "sizes"
+    fix = "channels=1 or 3 (--channels)" if which == "channel counts" else "image_size= (--image-size)"
+    return DataError(f"{who} has shape {tuple(shape)} (C, H, W) but the first image has {tuple(first)}: "
+                     f"images of mixed {which}; pass {fix} to convert them all")
 
 
 def _normalise_size(image_size: SizeArg) -> tuple[int, int] | None:

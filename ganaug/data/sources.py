@@ -13,7 +13,9 @@ Sources (see :func:`load_data`):
   ``x_train``/``y_train``;
 * ``"digits"``: scikit-learn's bundled 8x8 digits (shipped with scikit-learn, nothing downloaded).
 
-Every image is converted to uint8 (C, H, W) by the rules documented in :mod:`ganaug.data.pixels`.
+Every image is converted to uint8 (C, H, W) by the rules documented in :mod:`ganaug.data.pixels`, and
+brought to ``image_size=`` by a resize rule of :mod:`ganaug.data.resize`. Image folders are decoded on
+several threads and kept in a decoded cache (:mod:`ganaug.data.folders`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import importlib
 import os
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -42,6 +45,7 @@ from ganaug.data.pixels import (
     _to_uint8,
     _unify,
 )
+from ganaug.data.resize import DEFAULT_RESIZE, check_rule
 from ganaug.data.store import ImageStore, validate_store
 from ganaug.errors import DataError, GanaugError, user_code_error
 
@@ -61,6 +65,9 @@ def load_data(
     registry: Registry | None = None,
     min_classes: int = 2,
     item_keys: Sequence[str] | None = None,
+    resize: str = DEFAULT_RESIZE,
+    workers: int | None = None,
+    cache: bool = True,
 ) -> ImageStore:
     """Load labelled images from any supported source into an :class:`ImageStore`.
 
@@ -71,7 +78,7 @@ def load_data(
             ``ImageStore`` (returned as it is, after the checks), or ``"module:function"``
             naming a function that returns a torch ``Dataset``.
         image_size: resize every image to this size (an int for square, or ``(H, W)``). Needed
-            when the images have different sizes.
+            when the images have different sizes. Bilinear with antialiasing, by the rule ``resize``.
         channels: convert every image to 1 (grayscale) or 3 (RGB) channels. Needed when the
             images have different channel counts.
         skip_bad: skip unreadable or corrupt image files with one warning and a count, instead
@@ -83,6 +90,17 @@ def load_data(
             are not trained on, such as images to restore.
         item_keys: ``(image_key, label_key)`` of a Dataset whose items are dicts, when they are not
             among the usual names (``image``/``img``/``pixel_values``..., ``label``/``target``...).
+        resize: how an image whose aspect ratio differs from ``image_size``'s is brought to it:
+            ``"crop"`` (scale the shorter side to the size, cut the centre), ``"squash"`` (stretch the
+            whole image, the aspect ratio lost) or ``"pad"`` (scale the longer side, centre on black).
+            Images of the target's aspect ratio (square images to a square size) are the same under
+            every rule. See :mod:`ganaug.data.resize`.
+        workers: threads that decode an image folder's files (None: one per core, at most 8; folders
+            of under 256 files are decoded in the calling thread). The images do not depend on it.
+        cache: for an image folder, keep the decoded images in the decoded cache
+            (``$GANAUG_CACHE_DIR``, else ``~/.cache/ganaug/folders``; never in the data folder) and
+            read them from it while every file's path, size and modification time are unchanged, so a
+            second load takes seconds. False neither reads nor writes it. Other sources ignore it.
 
     Returns:
         The image store. Raises :class:`DataError` with what to do for every bad input.
@@ -90,21 +108,25 @@ def load_data(
     if channels not in (None, 1, 3):
         raise DataError(f"channels={channels!r} is not supported; use 1 (grayscale), 3 (RGB) or None")
     size = _normalise_size(image_size)
+    check_rule(resize)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise DataError(f"workers={workers!r} must be a positive int (or None for one per core)")
+    folder = FolderOptions(resize, workers, bool(cache))
 
     if isinstance(source, ImageStore):
         store = source
         if size is not None or channels is not None:
-            store = ImageStore(_resize_batch(_convert_channels_batch(store.images, channels), size),
+            store = ImageStore(_resize_batch(_convert_channels_batch(store.images, channels), size, resize),
                                store.labels, list(store.classes))
     elif isinstance(source, tuple):
         if len(source) != 2:
             raise DataError(f"a tuple source must be (x, y), got a tuple of {len(source)} items")
-        store = _from_arrays(source[0], source[1], "the (x, y) arrays", size, channels)
+        store = _from_arrays(source[0], source[1], "the (x, y) arrays", size, channels, resize)
     elif isinstance(source, torch.utils.data.Dataset) or is_hf_dataset(source):
         check_hf_container(source, "the data")
-        store = _from_dataset(source, size, channels, item_keys)
+        store = _from_dataset(source, size, channels, item_keys, resize)
     elif isinstance(source, (str, os.PathLike)):
-        store = _from_name_or_path(source, size, channels, skip_bad, registry)
+        store = _from_name_or_path(source, size, channels, skip_bad, registry, folder)
     else:
         check_hf_container(source, "the data")
         raise DataError(
@@ -118,7 +140,17 @@ def load_data(
     return store
 
 
-def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, registry: Registry | None) -> ImageStore:
+@dataclass(frozen=True)
+class FolderOptions:
+    """How an image folder is read: the resize rule, the decoding threads, the decoded cache."""
+
+    resize: str = DEFAULT_RESIZE
+    workers: int | None = None
+    cache: bool = True
+
+
+def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, registry: Registry | None,
+                       folder: FolderOptions = FolderOptions()) -> ImageStore:
     text = os.fspath(source)
     path = Path(text)
     if not path.exists() and not isinstance(source, Path):
@@ -133,15 +165,17 @@ def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, regi
                                       "check the plugin, or disable it with GANAUG_DISABLE_PLUGINS") from exc
             if isinstance(loaded, (str, os.PathLike)):
                 raise DataError(f"dataset {text!r} (plugin {datasets[text].owner}) returned a path, not data")
-            return load_data(loaded, image_size=size, channels=channels)
+            return load_data(loaded, image_size=size, channels=channels, resize=folder.resize,
+                             workers=folder.workers, cache=folder.cache)
     if path.is_dir():
-        return read_image_folder(path, size, channels, skip_bad)
+        return read_image_folder(path, size, channels, skip_bad, resize=folder.resize, workers=folder.workers,
+                                 cache=folder.cache)
     if path.is_file():
         if path.suffix.lower() == ".npz":
-            return _from_npz(path, size, channels)
+            return _from_npz(path, size, channels, folder.resize)
         raise DataError(f"{path}: not a folder or an .npz file; point to an ImageFolder folder or an .npz")
     if ":" in text and not path.exists() and not text.startswith(("/", ".")):
-        return _from_dataset(_call_factory(text), size, channels)
+        return _from_dataset(_call_factory(text), size, channels, resize=folder.resize)
     names = ", ".join(repr(n) for n in sorted(_datasets(registry)))
     raise DataError(
         f"{text!r} does not exist; DATA must be a folder in ImageFolder layout, an .npz file, "
@@ -195,7 +229,7 @@ def load_digits(image_size: SizeArg = None, channels: int | None = None) -> Imag
     return load_data(store, image_size=image_size, channels=channels) if (image_size or channels) else store
 
 
-def _from_npz(path: Path, size, channels) -> ImageStore:
+def _from_npz(path: Path, size, channels, resize: str = DEFAULT_RESIZE) -> ImageStore:
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not a readable .npz file (not a zip archive); write it with np.savez")
     _check_npz_memory(path, size, channels)
@@ -218,7 +252,7 @@ def _from_npz(path: Path, size, channels) -> ImageStore:
         raise DataError(f"{path}: cannot be read without unpickling ({exc}); store plain numeric arrays") from exc
     except Exception as exc:  # zip errors, truncated files
         raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
-    store = _from_arrays(x, y, str(path), size, channels)
+    store = _from_arrays(x, y, str(path), size, channels, resize)
     if names is not None:
         store.classes = [str(n) for n in names.tolist()]
     return store
@@ -253,7 +287,7 @@ def _check_npz_memory(path: Path, size, channels) -> None:
                  fix=_MEMORY_FIX)
 
 
-def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
+def _from_arrays(x: Any, y: Any, where: str, size, channels, resize: str = DEFAULT_RESIZE) -> ImageStore:
     try:
         x = np.asarray(x) if not isinstance(x, torch.Tensor) else x.numpy()
         y = np.asarray(y) if not isinstance(y, torch.Tensor) else y.numpy()
@@ -282,7 +316,7 @@ def _from_arrays(x: Any, y: Any, where: str, size, channels) -> ImageStore:
         raise DataError(f"{where}: images must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {x.shape}")
     out_shape = (channels or min(x.shape[1], 3), *(size or x.shape[2:]))
     check_memory(len(x), out_shape, where, fix=_MEMORY_FIX)
-    return ImageStore(_convert_in_chunks(x, out_shape, where, size, channels), labels)
+    return ImageStore(_convert_in_chunks(x, out_shape, where, size, channels, resize), labels)
 
 
 _MEMORY_FIX = "shrink them with image_size= (--image-size), or use a subset"
@@ -290,7 +324,8 @@ CHUNK = 1024
 """Images converted at a time, so a float array's conversion needs a chunk's temporaries, not the array's."""
 
 
-def _convert_in_chunks(x: np.ndarray, out_shape: tuple[int, ...], where: str, size, channels) -> torch.Tensor:
+def _convert_in_chunks(x: np.ndarray, out_shape: tuple[int, ...], where: str, size, channels,
+                       resize: str = DEFAULT_RESIZE) -> torch.Tensor:
     """uint8 (N, C, H, W) images from an (N, C, H, W) array of any dtype, scaled by one rule for all of them."""
     span = None
     if x.dtype.kind in "iuf":
@@ -301,7 +336,7 @@ def _convert_in_chunks(x: np.ndarray, out_shape: tuple[int, ...], where: str, si
     out = torch.empty(len(x), *out_shape, dtype=torch.uint8)
     for start in range(0, len(x), CHUNK):
         chunk = torch.from_numpy(np.array(_to_uint8(x[start:start + CHUNK], where, span), copy=True, order="C"))
-        out[start:start + CHUNK] = _resize_batch(_convert_channels_batch(chunk[:, :3], channels), size)
+        out[start:start + CHUNK] = _resize_batch(_convert_channels_batch(chunk[:, :3], channels), size, resize)
     return out
 
 
@@ -326,7 +361,8 @@ def _check_label_array(y: np.ndarray, where: str) -> torch.Tensor:
     return torch.as_tensor(y.astype(np.int64))
 
 
-def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=None) -> ImageStore:
+def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=None,
+                  resize: str = DEFAULT_RESIZE) -> ImageStore:
     try:
         n = len(dataset)  # type: ignore[arg-type]
     except TypeError as exc:
@@ -345,7 +381,7 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=N
         if index == 0:  # predict the store's size from the first image before loading the rest
             first = images[0]
             check_memory(n, (first.shape[0], *(size or first.shape[1:])), type(dataset).__name__)
-    images = _unify(images, size, channels, "item")
+    images = _unify(images, size, channels, "item", resize=resize)
     names = class_names(dataset, form.label_key if form.mapping else None)
     store = ImageStore(torch.stack(images), torch.as_tensor(labels, dtype=torch.long))
     if names:
