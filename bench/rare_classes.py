@@ -102,9 +102,9 @@ def main() -> None:
     for name in args.settings:
         started = time.perf_counter()
         folder = args.out / (name if args.budget_factor == 1 else f"{name}_x{args.budget_factor}")
-        if args.gan_model != "cdcgan" or args.data.suffix != ".npz" or args.image_size:
+        if args.data.stem != "mnist" or args.image_size:
             folder = folder.with_name(f"{data_name(args)}_{folder.name}")
-        if args.gan_model != "cdcgan":
+        if args.gan_model != "cdcgan" or args.data.stem != "mnist" or args.image_size:
             folder = folder.with_name(f"{folder.name}_{args.gan_model}")
         if args.train_only:
             train_generators(train, name, args, folder / "generators")
