@@ -9,7 +9,7 @@
 An image with the target's aspect ratio (a square image resized to a square) comes out the same under
 every rule. The filter is bilinear with antialiasing in both paths: PIL's ``Image.BILINEAR`` for image
 files (:func:`resize_pil`), torch's ``interpolate(..., antialias=True)`` for arrays, tensors and stores
-(:func:`resize_batch`), which was written to match PIL's (the two differ by at most a few levels).
+(:func:`resize_batch`), written to match PIL's: the two differ by rounding, at most one level.
 """
 
 from __future__ import annotations

@@ -264,3 +264,16 @@ def test_folder_scan_records_what_the_fingerprint_needs(image_folder):
     scan = folders.FolderScan()
     folders.find_image_files(image_folder / "cat", 0, scan)
     assert [size for size, _ in scan.stats] == [path.stat().st_size for path, _ in scan.files]
+
+
+@pytest.mark.parametrize("rule", ["crop", "squash", "pad"])
+def test_files_and_arrays_follow_one_geometry(tmp_path, cache_dir, rule):
+    images = np.random.default_rng(5).integers(0, 256, (2, 20, 13, 3), dtype=np.uint8)
+    for label, image in enumerate(images):
+        (tmp_path / "f" / str(label)).mkdir(parents=True)
+        Image.fromarray(image).save(tmp_path / "f" / str(label) / "0.png")
+    with pytest.warns(UserWarning, match="fewer than 2 images"):
+        from_files = load_data(tmp_path / "f", image_size=(9, 11), resize=rule).images.int()
+    with pytest.warns(UserWarning, match="fewer than 2 images"):
+        from_arrays = load_data((images, [0, 1]), image_size=(9, 11), resize=rule).images.int()
+    assert (from_files - from_arrays).abs().max() <= 1  # PIL's and torch's antialiased bilinear: rounding apart
