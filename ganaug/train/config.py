@@ -73,9 +73,11 @@ class TrainConfig:
                                        maximum=1)
     collapse_warning: float = option(0.35, "Warn when a class's sample diversity falls below this fraction of its "
                                      "real images' diversity.", minimum=0)
-    fidelity_samples: int = option(200, "Generated images per class judged for fidelity at each sample step and "
-                                   "at the end (the record SyntheticMix's gate reads); fewer make the gate noisy.",
-                                   minimum=2)
+    fidelity_samples: int = option(200, "Generated images per class judged for fidelity and quality at the end "
+                                   "(the record SyntheticMix's gate reads); fewer make the gate noisy.", minimum=2)
+    score_samples: int = option(64, "Generated images per class judged for fidelity and quality at the sample "
+                                "steps before the end (a progress reading; drawing them is most of the scoring's "
+                                "cost).", minimum=2)
     min_fidelity: float = option(0.8, "A class's samples fail when a judge fitted on the real images recognises "
                                  "them less than this fraction as often as it recognises real images of the class "
                                  "(see ganaug.metrics.fidelity).", minimum=0, maximum=1)

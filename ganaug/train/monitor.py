@@ -1,10 +1,15 @@
-"""What a run reports while it trains: log records, TensorBoard scalars, sample grids, fidelity, diversity.
+"""What a run reports while it trains: log records, TensorBoard scalars, sample grids, fidelity, quality, diversity.
 
 Every ``sample_every`` steps (and at the end) the generator draws a grid (one row per class, fixed
-noise) and ``diversity_samples`` images per class. Those samples are scored per class twice:
+noise), ``diversity_samples`` and ``fidelity_samples`` images per class. Those samples are scored per
+class three ways:
 
 * **fidelity** (:mod:`ganaug.metrics.fidelity`): does a class's sample show that class, for a judge
   fitted on the real training images? A class whose samples fail raises a warning naming it;
+* **quality** (:mod:`ganaug.metrics.quality`), in the same judge's feature space (the domain's own
+  features, nothing downloaded), against as many real images per class as samples: ``fd`` (Fréchet
+  distance), ``kid`` (kernel distance), ``precision``, ``recall``, ``density``, ``coverage``, each
+  overall and as ``per_class_<key>`` (within each class);
 * **diversity**: compared with the real images'; a class far below raises a mode-collapse warning.
 
 Diversity alone never counts as healthy: a class can be varied and wrong.
@@ -15,11 +20,14 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import torch
+
 from ganaug.data import ImageStore
 from ganaug.generator import TrainedGenerator
 from ganaug.grid import save_class_grid
 from ganaug.metrics.diversity import diversity_ratio, per_class_diversity
 from ganaug.metrics.fidelity import FidelityJudge, FidelityReport
+from ganaug.metrics.quality import log_record, quality_report
 from ganaug.runs.folder import RunFolder
 from ganaug.seeds import Stream, derive_seed
 from ganaug.train.config import TrainConfig
@@ -40,12 +48,17 @@ class Monitor:
         self.writer = None
         self.real_diversity: list[float] = []
         self.judge: FidelityJudge | None = None
+        self.real_features: torch.Tensor | None = None
+        self.real_labels: torch.Tensor | None = None
 
     def open(self) -> None:
-        """Measure the real images' diversity and open TensorBoard when it is installed."""
+        """Measure the real images' diversity, fit the fidelity judge, take the real images' features in its space,
+        and open TensorBoard when it is installed."""
         self.real_diversity = per_class_diversity(self.store.images, self.store.labels, self.store.num_classes)
         if self.enabled:
-            self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes, seed=self.config.seed)
+            self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes,
+                                       device=self.config.device, seed=self.config.seed)
+            self._real_features()
         if self.run is None or not self.config.tensorboard or not self.enabled:
             return
         try:
@@ -67,24 +80,43 @@ class Monitor:
                 if isinstance(value, (int, float)) and key != "step":
                     self.writer.add_scalar(key, value, record["step"])
 
-    def _fidelity(self, trained: TrainedGenerator) -> FidelityReport:
-        fake, labels = trained.sample(per_class=self.config.fidelity_samples,
-                                      seed=derive_seed(self.config.seed, Stream.DIVERSITY), return_labels=True)
-        return self.judge.judge(fake, labels, min_fidelity=self.config.min_fidelity)  # type: ignore[union-attr]
+    def _real_features(self) -> None:
+        """The judge's features of up to ``fidelity_samples`` of its real images per class: at the end, quality
+        compares as many real images as samples (PRDC's neighbourhoods depend on the count)."""
+        judge, per_class = self.judge, self.config.fidelity_samples
+        generator = torch.Generator().manual_seed(derive_seed(self.config.seed, Stream.HASHED, 31))
+        keep = []
+        for k in range(len(judge.classes)):  # type: ignore[union-attr]
+            index = torch.nonzero(judge.labels == k).flatten()  # type: ignore[union-attr]
+            keep.append(index[torch.randperm(len(index), generator=generator)[:per_class]])
+        index = torch.cat(keep)
+        self.real_labels = judge.labels[index]  # type: ignore[union-attr]
+        self.real_features = judge.features(judge.images[index])  # type: ignore[union-attr]
 
     def sample_and_score(self, trained: TrainedGenerator, step: int, final: bool = False) -> dict[str, Any]:
-        """Write the grid and compute per-class diversity against the real images; returns the log record."""
+        """Write the grid, score the samples' fidelity, quality and per-class diversity; returns the log record.
+
+        One draw of samples serves all three: ``fidelity_samples`` per class at the end, ``score_samples``
+        before (at least ``diversity_samples``); diversity reads the first ``diversity_samples`` of each class.
+        """
         config = self.config
         record: dict[str, Any] = {"step": step}
-        fake, labels = trained.sample(per_class=config.diversity_samples,
-                                      seed=derive_seed(config.seed, Stream.DIVERSITY), return_labels=True)
-        ratio = diversity_ratio(per_class_diversity(fake, labels, self.store.num_classes), self.real_diversity)
+        per_class = max(config.fidelity_samples if final else min(config.score_samples, config.fidelity_samples),
+                        config.diversity_samples)
+        fake, labels = trained.sample(per_class=per_class, seed=derive_seed(config.seed, Stream.DIVERSITY),
+                                      return_labels=True)
+        first = (torch.arange(len(labels)) % per_class) < config.diversity_samples
+        ratio = diversity_ratio(per_class_diversity(fake[first], labels[first], self.store.num_classes),
+                                self.real_diversity)
         finite = [r for r in ratio if r == r]
         record["diversity_ratio"] = [round(r, 4) for r in ratio]
         record["diversity_ratio_mean"] = sum(finite) / len(finite) if finite else float("nan")
-        fidelity = self._fidelity(trained) if self.judge else None
-        if fidelity is not None:
+        if self.judge is not None:
+            predicted, features = self.judge.predict_and_features(fake)
+            fidelity = self.judge.report(predicted, labels, min_fidelity=config.min_fidelity)
             record.update(fidelity.as_record())
+            record.update(log_record(quality_report(self.real_features, self.real_labels, features, labels,  # type: ignore[arg-type]
+                                                    predicted, self.store.num_classes)))
             trained.fidelity = fidelity
             if fidelity.failing and step >= config.collapse_warning_after:
                 warnings.warn(f"at step {step}, {fidelity.warning()}", stacklevel=2)
