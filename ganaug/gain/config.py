@@ -44,6 +44,9 @@ class GainConfig:
                                          "imbalance.")
     train_gan: bool = option(False, "Train a generator on each seed's training subset inside the protocol.",
                              flag=True)
+    image_size: int | None = option(None, "Resize every training and test image to this square size when loading "
+                                    "(the shorter side scaled, the centre cut out).", minimum=1, maximum=4096,
+                                    flag=True)
     cache_data: bool = option(True, "Keep image folders' decoded images in the decoded cache ($GANAUG_CACHE_DIR, "
                               "else ~/.cache/ganaug/folders) and read them from it while the files are unchanged.",
                               flag=True)

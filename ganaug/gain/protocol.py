@@ -153,14 +153,14 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
 def _stores(train: DataSource, test: DataSource | None, config: GainConfig, registry: Registry
             ) -> tuple[ImageStore, ImageStore]:
     """The training and test stores; without a test set, a stratified split of the training data."""
-    train_store = load_data(train, registry=registry, cache=config.cache_data)
+    train_store = load_data(train, registry=registry, image_size=config.image_size, cache=config.cache_data)
     if test is None:
         index = np.arange(len(train_store))
         train_idx, test_idx = train_test_split(index, test_size=config.test_size, random_state=config.seed,
                                                stratify=train_store.labels.numpy())
         test_store, train_store = train_store.subset(np.sort(test_idx)), train_store.subset(np.sort(train_idx))
     else:
-        test_store = load_data(test, registry=registry, cache=config.cache_data)
+        test_store = load_data(test, registry=registry, image_size=config.image_size, cache=config.cache_data)
     if test_store.image_shape != train_store.image_shape or test_store.num_classes != train_store.num_classes:
         raise DataError(f"test set has {test_store.num_classes} classes of {test_store.image_shape} images; the "
                         f"training set has {train_store.num_classes} of {train_store.image_shape}")

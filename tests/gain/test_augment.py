@@ -31,3 +31,14 @@ def test_unknown_preset_is_refused_by_name():
         classic_preset((3, 8, 8), kind="microscope")
     with pytest.raises(ConfigError, match="classic_preset"):
         GainConfig(classic_preset="microscope")
+
+
+def test_gain_resizes_folders_with_image_size(tmp_path):
+    from ganaug.gain.protocol import _stores
+    from ganaug.plugins.registry import default_registry
+    from tests.conftest import write_image_folder
+
+    train = write_image_folder(tmp_path / "train", per_class=4, size=(20, 30), mode="RGB")
+    test = write_image_folder(tmp_path / "test", per_class=2, size=(20, 30), mode="RGB")
+    train_store, test_store = _stores(train, test, GainConfig(image_size=16), default_registry())
+    assert train_store.image_shape == test_store.image_shape == (3, 16, 16)
