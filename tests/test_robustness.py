@@ -142,8 +142,9 @@ def test_sigterm_and_sigint_write_a_checkpoint_and_exit_cleanly(npz, tmp_path, s
     command = _train_command(npz, out, 100000)
     command[command.index("--checkpoint-every") + 1] = "1000"
     process = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (out / "log.jsonl").exists() and time.time() < deadline:
+    deadline = time.time() + 120  # set-up (the judge's fit) can take long on a loaded machine: wait for a step
+    log = out / "log.jsonl"
+    while not (log.exists() and '"loss_d"' in log.read_text()) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(0.5)
     process.send_signal(signum)
