@@ -191,11 +191,19 @@ class GainReport:
                          "seeds: " + ", ".join(f"{name} {v:.2f}" for name, v in zip(self.classes, mean)) + ".")
         measured = [item for item in self.quality if "conditional_accuracy" in item]  # not with scikit-learn judges
         if measured:
-            q = {k: float(np.nanmean([item[k] for item in measured])) for k in
-                 ("conditional_accuracy", "frechet_distance", "precision", "recall", "density", "coverage")}
+            q = {k: float(np.nanmean([_number(item.get(k)) for item in measured])) for k in
+                 ("conditional_accuracy", "frechet_distance", "kernel_distance", "precision", "recall", "density",
+                  "coverage")}
             lines.append("")
             lines.append("Generator quality (mean over seeds, in the real-trained classifier's feature space): "
                          + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in q.items()) + ".")
+            per_class = {k: np.nanmean([[_number(c.get(k)) for c in item["per_class"]] for item in measured], axis=0)
+                         for k in ("frechet_distance", "kernel_distance")}
+            lines.append("")
+            lines.append("Within each class (same space; lower is closer to the real images of the class), Fréchet "
+                         "distance / kernel distance: " + ", ".join(
+                             f"{name} {fd:.3g} / {kid:.3g}" for name, fd, kid in
+                             zip(self.classes, per_class["frechet_distance"], per_class["kernel_distance"])) + ".")
         return "\n".join(lines) + "\n"
 
     def save(self, folder: str | Path) -> Path:
@@ -208,6 +216,11 @@ class GainReport:
         plot_ratio_curve(self.summary(), self.config, folder / "gain_vs_ratio.png")
         plot_per_class_recall(self.per_class_recall(), self.classes, folder / "per_class_recall.png")
         return folder
+
+
+def _number(value: Any) -> float:
+    """A measure as a float; NaN where it is missing (a report saved before it existed) or null."""
+    return math.nan if value is None else float(value)
 
 
 def _json_default(value: Any) -> Any:
