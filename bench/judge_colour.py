@@ -16,7 +16,7 @@ class it prints:
 Settings: ``all`` (every training image, capped by ``max_per_class``), ``lowdata20`` (20 per class),
 ``longtail100`` (500 down to 5, imbalance 100). Run under ``nice`` with one thread:
 
-    OMP_NUM_THREADS=1 nice python bench/judge_colour.py /tmp/blood32.npz /tmp/blood64.npz \\
+    OMP_NUM_THREADS=1 nice python bench/judge_colour.py bench/out/blood-cells32.npz bench/out/blood-cells64.npz \\
         ../shared/data/mnist.npz --seeds 3
 
 One JSON line per (data set, setting) follows each table, for docs/benchmarks.md.

@@ -14,7 +14,7 @@ affects all alike; the report is each phase's best time:
 Files are read once before timing, so every phase reads them from the page cache. ``--limit N`` loads
 every k-th file of the folder (all classes kept), linked into a temporary folder.
 
-    python bench/load_folder.py /work/shared/data/blood-cells/train --size 32 --limit 2000
+    python bench/load_folder.py ../shared/data/blood-cells/train --size 32 --limit 2000
 """
 
 from __future__ import annotations

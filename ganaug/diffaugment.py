@@ -17,6 +17,16 @@ from ganaug.errors import ConfigError
 POLICIES = ("color", "translation", "cutout")
 
 
+def parse_policy(text: str, channels: int) -> tuple[str, ...]:
+    """A family's ``diffaugment`` option as policies: a comma list, ``'auto'`` (translation and cutout, plus
+    colour for RGB) or ``'none'``."""
+    if text == "auto":
+        return ("color", "translation", "cutout") if channels == 3 else ("translation", "cutout")
+    if text in ("", "none"):
+        return ()
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
 def diff_augment(x: torch.Tensor, policy: Sequence[str], *, translation_ratio: float = 0.125,
                  cutout_ratio: float = 0.5) -> torch.Tensor:
     """Apply the policies in order, each with independent randomness per image.

@@ -121,6 +121,11 @@ def default_family(image_shape: tuple[int, int, int]) -> str:
     return "cdcgan"
 
 
+def resolve_family(model: str, image_shape: tuple[int, int, int]) -> str:
+    """``model`` itself, or for ``"auto"`` the :func:`default_family` of ``image_shape``."""
+    return default_family(image_shape) if model == AUTO_FAMILY else model
+
+
 def default_batch_size(device: torch.device) -> int:
     """The batch size ``batch_size=None`` means on ``device``.
 

@@ -41,7 +41,7 @@ from ganaug.seeds import Stream, derive_seed
 from ganaug.storage import check_replaceable
 from ganaug.train import distributed
 from ganaug.train.batches import BatchOrder
-from ganaug.train.config import AUTO_FAMILY, TrainConfig, default_batch_size, default_family, split_overrides
+from ganaug.train.config import AUTO_FAMILY, TrainConfig, default_batch_size, resolve_family, split_overrides
 from ganaug.train.monitor import Monitor
 from ganaug.train.numerics import cuda_fast_math, grad_norm
 from ganaug.train.resume import restore_state, resumed_config
@@ -56,11 +56,8 @@ def fit(data: DataSource, model: str = AUTO_FAMILY, *, steps: int = 2000, batch_
     """Train a class-conditional GAN on labelled images.
 
     Args:
-        data: anything :func:`ganaug.load_data` accepts (a Dataset, a folder, an .npz, ``(x, y)``,
-            ``"digits"``) or an :class:`ImageStore`.
-        model: registered generator family, or ``"auto"`` (:func:`~ganaug.train.config.default_family`:
-            ``cdcgan`` for grayscale images up to 64 px, ``biggan`` for colour ones of 32 px and up and
-            for anything larger).
+        data: anything :func:`ganaug.load_data` accepts (a Dataset, a folder, an .npz...), or an :class:`ImageStore`.
+        model: registered generator family, or ``"auto"`` (:func:`~ganaug.train.config.default_family`).
         steps: total generator updates.
         batch_size: real images per discriminator update; None means 64 on the CPU and 512 on CUDA.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
@@ -68,8 +65,7 @@ def fit(data: DataSource, model: str = AUTO_FAMILY, *, steps: int = 2000, batch_
         out: run folder (logs, grids, checkpoints); None trains in memory only.
         resume: continue from the newest checkpoint in ``out``.
         registry: where to find ``model`` (and named data sets); the default registry when omitted.
-        **overrides: other :class:`TrainConfig` fields (``checkpoint_every=100``...) and fields
-            of the family's config (``lr_g=1e-4``, ``z_dim=32``...).
+        **overrides: other :class:`TrainConfig` fields (``checkpoint_every=100``) and the family's (``lr_g=1e-4``).
 
     Returns:
         The trained generator (EMA weights when the family keeps them), on ``device``.
@@ -83,8 +79,7 @@ def fit(data: DataSource, model: str = AUTO_FAMILY, *, steps: int = 2000, batch_
     store = data if isinstance(data, ImageStore) else load_data(
         data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad, registry=registry,
         resize=config.resize, cache=config.cache_data)
-    entry = registry.generator(default_family(store.image_shape) if config.model == AUTO_FAMILY else config.model)
-    entry.make_config(**model_overrides)
+    entry = registry.generator(resolve_family(config.model, store.image_shape))  # Trainer checks its options
     config = dataclasses.replace(config, model=entry.name)  # an alias or 'auto' is stored as the family it names
     return Trainer(store, config, model_overrides, entry=entry).run()
 
@@ -106,9 +101,7 @@ class Trainer:
         self.batch_auto = config.batch_size is None
         if self.batch_auto:
             config = dataclasses.replace(config, batch_size=default_batch_size(self.device))
-        if config.model == AUTO_FAMILY:
-            config = dataclasses.replace(config, model=default_family(store.image_shape))
-        self.config = config
+        self.config = config = dataclasses.replace(config, model=resolve_family(config.model, store.image_shape))
         self.entry = entry or default_registry().generator(config.model)
         self.model_config = dataclasses.asdict(self.entry.make_config(**(model_overrides or {})))
         self.run_folder = RunFolder(config.out) if config.out is not None else None

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganaug.diffaugment import diff_augment
+from ganaug.diffaugment import diff_augment, parse_policy
 from ganaug.errors import ConfigError
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.hookspecs import hookimpl
@@ -255,21 +255,13 @@ class BigGAN(GAN):
         if config.attention and config.attention > min(self.image_shape[1:]):
             raise ConfigError(f"biggan: attention={config.attention} is larger than the images "
                               f"({self.image_shape[1]}x{self.image_shape[2]}); pass 0 or a smaller power of 2")
-        self.policy = self._policy(config.diffaugment, self.image_shape[0])
+        self.policy = parse_policy(config.diffaugment, self.image_shape[0])
         self.generator = BigGANGenerator(config, num_classes, self.image_shape)
         self.discriminator = BigGANDiscriminator(config, num_classes, self.image_shape)
         # LeCam's moving averages of D's mean output on real and fake images; NaN until the first step
         self.register_buffer("lecam_real", torch.tensor(float("nan")))
         self.register_buffer("lecam_fake", torch.tensor(float("nan")))
         self.init_ema()
-
-    @staticmethod
-    def _policy(text: str, channels: int) -> tuple[str, ...]:
-        if text == "auto":
-            return ("color", "translation", "cutout") if channels == 3 else ("translation", "cutout")
-        if text in ("", "none"):
-            return ()
-        return tuple(p.strip() for p in text.split(",") if p.strip())
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.policy) if self.policy else x

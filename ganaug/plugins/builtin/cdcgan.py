@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganaug.diffaugment import diff_augment
+from ganaug.diffaugment import diff_augment, parse_policy
 from ganaug.errors import ConfigError
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.hookspecs import hookimpl
@@ -169,7 +169,7 @@ class CDCGAN(GAN):
     def __init__(self, config: CDCGANConfig, num_classes: int, image_shape: tuple[int, int, int]) -> None:
         super().__init__(config, num_classes, image_shape)
         self.check_image_shape("cdcgan", MIN_SIZE, MAX_SIZE)
-        self.policy = self._policy(config.diffaugment, self.image_shape[0])
+        self.policy = parse_policy(config.diffaugment, self.image_shape[0])
         self.generator = CDCGANGenerator(config, num_classes, self.image_shape)
         self.discriminator = ProjectionDiscriminator(config, num_classes, self.image_shape)
         self.init_ema()
@@ -187,14 +187,6 @@ class CDCGAN(GAN):
         for network in (self.generator, self.discriminator, getattr(self, "ema_generator", None)):
             if network is not None:
                 network.condition_strength = float(strength)
-
-    @staticmethod
-    def _policy(text: str, channels: int) -> tuple[str, ...]:
-        if text == "auto":
-            return ("color", "translation", "cutout") if channels == 3 else ("translation", "cutout")
-        if text in ("", "none"):
-            return ()
-        return tuple(p.strip() for p in text.split(",") if p.strip())
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.policy) if self.policy else x
