@@ -13,10 +13,16 @@ class three ways:
 * **diversity**: compared with the real images'; a class far below raises a mode-collapse warning.
 
 Diversity alone never counts as healthy: a class can be varied and wrong.
+
+What the scoring costs is logged beside it, so a user can see it against the training: each scoring
+record has ``score_seconds``; the first also ``judge_seconds`` (fitting the judge); the final one
+``scoring_seconds`` (all of this process's scoring, the judge's fit included), ``run_seconds`` (since
+the monitor opened) and ``scoring_share``, their ratio.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
@@ -50,15 +56,21 @@ class Monitor:
         self.judge: FidelityJudge | None = None
         self.real_features: torch.Tensor | None = None
         self.real_labels: torch.Tensor | None = None
+        self.opened_at = time.perf_counter()
+        self.judge_seconds: float | None = None
+        self.scoring_seconds = 0.0
 
     def open(self) -> None:
         """Measure the real images' diversity, fit the fidelity judge, take the real images' features in its space,
         and open TensorBoard when it is installed."""
+        self.opened_at = time.perf_counter()
         self.real_diversity = per_class_diversity(self.store.images, self.store.labels, self.store.num_classes)
         if self.enabled:
             self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes,
                                        device=self.config.device, seed=self.config.seed)
             self._real_features()
+        self.judge_seconds = time.perf_counter() - self.opened_at
+        self.scoring_seconds = self.judge_seconds
         if self.run is None or not self.config.tensorboard or not self.enabled:
             return
         try:
@@ -98,7 +110,22 @@ class Monitor:
 
         One draw of samples serves all three: ``fidelity_samples`` per class at the end, ``score_samples``
         before (at least ``diversity_samples``); diversity reads the first ``diversity_samples`` of each class.
+        The record also says what this scoring cost (the module's docstring names the fields).
         """
+        started = time.perf_counter()
+        record = self._score(trained, step, final)
+        now = time.perf_counter()
+        record["score_seconds"] = round(now - started, 3)
+        if self.judge_seconds is not None:
+            record["judge_seconds"], self.judge_seconds = round(self.judge_seconds, 3), None
+        self.scoring_seconds += now - started
+        if final:
+            run_seconds = now - self.opened_at
+            record.update(scoring_seconds=round(self.scoring_seconds, 3), run_seconds=round(run_seconds, 3),
+                          scoring_share=round(self.scoring_seconds / max(run_seconds, 1e-9), 4))
+        return record
+
+    def _score(self, trained: TrainedGenerator, step: int, final: bool) -> dict[str, Any]:
         config = self.config
         record: dict[str, Any] = {"step": step}
         per_class = max(config.fidelity_samples if final else min(config.score_samples, config.fidelity_samples),

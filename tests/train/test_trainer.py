@@ -42,6 +42,14 @@ def test_run_folder_contents(tiny_store, tmp_path):
         assert all(math.isfinite(r[key]) for r in losses), key
     scores = [r for r in records if "diversity_ratio" in r]
     assert len(scores) == 2 and len(scores[0]["diversity_ratio"]) == 4
+    # what the scoring cost: per scoring, the judge's fit once, and the whole against the run at the end
+    assert all(r["score_seconds"] > 0 for r in scores)
+    assert scores[0]["judge_seconds"] > 0 and "judge_seconds" not in scores[1]
+    final = scores[-1]
+    assert final["scoring_seconds"] >= scores[0]["judge_seconds"] + sum(r["score_seconds"] for r in scores) - 0.01
+    assert final["run_seconds"] >= final["scoring_seconds"]
+    assert final["scoring_share"] == pytest.approx(final["scoring_seconds"] / final["run_seconds"], abs=1e-3)
+    assert "scoring_share" not in scores[0]
 
 
 def _state(generator):
