@@ -11,9 +11,9 @@ error of each yardstick against the held-out recall, by class size. Seconds per 
 
 Run: ``python bench/judge_accuracy.py ../shared/data/mnist.npz --settings longtail100 lowdata10 --seeds 5``
 
-``--reports bench/results/rare_classes/*/seed*/gain.json`` also recomputes, from the fidelity and raw
-yardstick that each report holds, which gate decisions (pass or fail, and the cap's fidelity scale) the
-shrunk yardstick would change in those runs.
+``--reports bench/results/rare_classes/*/seed*/gain.json`` also recomputes, from the fidelity and
+yardstick that each report holds, which gate decisions the yardstick's error margin
+(``FidelityReport.margin``) would change in those runs.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import ganaug
 from ganaug.gain.config import GainConfig
 from ganaug.gain.protocol import seed_subset
 from ganaug.gain.subsets import draw_subset
-from ganaug.metrics.fidelity import FidelityJudge, FidelityReport, _shrunk
+from ganaug.metrics.fidelity import FidelityJudge, FidelityReport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rare_classes import SETTINGS  # noqa: E402
@@ -51,13 +51,14 @@ def held_out_recall(judge: FidelityJudge, images: torch.Tensor, labels: torch.Te
     return [float((predicted[labels == k] == k).double().mean()) for k in range(len(judge.classes))]
 
 
-def recheck_reports(paths: list[Path], labels: np.ndarray, prior_images: float) -> None:
-    """Print the gate decisions of saved rare-classes reports that the shrunk yardstick would change.
+def recheck_reports(paths: list[Path], labels: np.ndarray, prior_images: float, margin: float = 2.0) -> None:
+    """Print the gate decisions of saved rare-classes reports that the yardstick's error margin would change.
 
-    The decisions are the gate's own (``FidelityReport.passes`` and ``relative``, which scales the cap).
+    Each report's fidelity and yardstick are kept as recorded; the decisions are the gate's own
+    (``FidelityReport.passes``) without the margin, as recorded, and with ``margin`` standard errors of
+    a yardstick resting on the class's real images plus ``prior_images``.
     """
-    judged = flipped = moved = 0
-    largest = 0.0
+    judged = flipped = 0
     label_tensor = torch.as_tensor(labels).long()
     for path in paths:
         report = json.loads(path.read_text())
@@ -68,23 +69,20 @@ def recheck_reports(paths: list[Path], labels: np.ndarray, prior_images: float) 
                                  imbalance=config.get("imbalance"), seed=record["seed"])
             counts = np.bincount(labels[subset.numpy()], minlength=len(classes))
             threshold = record.get("min_fidelity", 0.8)
-            raw = FidelityReport(classes, record["fidelity"], record["real_recall"], threshold)
-            new = FidelityReport(classes, record["fidelity"], _shrunk(record["real_recall"], counts, prior_images),
-                                 threshold)
+            plain = FidelityReport(classes, record["fidelity"], record["real_recall"], threshold)
+            margined = FidelityReport(classes, record["fidelity"], record["real_recall"], threshold,
+                                      yardstick_images=[float(n + prior_images) for n in counts], margin=margin)
             for k in range(len(classes)):
-                if raw.passes(k) is None:
+                if plain.passes(k) is None:
                     continue
                 judged += 1
-                if raw.passes(k) != new.passes(k):
+                if plain.passes(k) != margined.passes(k):
                     flipped += 1
-                    print(f"{path} seed {record['seed']} class {k}: pass/fail changes (fidelity "
-                          f"{raw.fidelity[k]:.2f}, yardstick {raw.real_recall[k]:.2f} -> {new.real_recall[k]:.2f})")
-                elif new.passes(k):  # a failing class gets nothing either way
-                    change = abs(min(1.0, raw.relative[k]) - min(1.0, new.relative[k]))
-                    moved += change > 1e-9
-                    largest = max(largest, change)
-    print(f"{judged} judged classes in {len(paths)} reports: {flipped} would pass or fail differently; the cap's "
-          f"fidelity scale would move in {moved}, by at most {largest:.2f}")
+                    print(f"{path} seed {record['seed']} class {k} ({counts[k]} images): fails without the margin, "
+                          f"passes with it (fidelity {plain.fidelity[k]:.2f}, line {plain.fail_line[k]:.2f} -> "
+                          f"{margined.fail_line[k]:.2f})")
+    print(f"{judged} judged classes in {len(paths)} reports: {flipped} would pass with a margin of {margin} "
+          "standard errors that fail without it")
 
 
 def main() -> None:
@@ -95,7 +93,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--reports", type=Path, nargs="*", default=[],
-                        help="rare-classes gain.json reports whose gate decisions to recheck with the shrunk yardstick")
+                        help="rare-classes gain.json reports whose gate decisions to recheck with the margin")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with np.load(args.mnist) as archive:

@@ -20,13 +20,19 @@ Its recall on the real images of each class is **cross-validated** (stratified f
 judged by a model that never saw it), and is the yardstick for that class's samples: a class whose
 real images the judge recognises 80% of the time and whose samples it recognises 40% of the time has
 a relative fidelity of 0.5. A class *fails* when its samples' fidelity is below ``min_fidelity`` times
-that real recall. Classes with fewer than 2 real images cannot be cross-validated and are reported as
+that real recall, less a margin for its error (below). Classes with fewer than 2 real images cannot be cross-validated and are reported as
 unjudged (and never predicted).
 
 A class of 5 images gives a cross-validated recall of 0, 20, 40, 60, 80 or 100%: too coarse a
 yardstick. So each class's recall is **shrunk toward the mean over classes** as if ``prior_images``
 more images had scored that mean: ``(hits + prior_images * mean) / (images + prior_images)``; the
 default 10 was chosen by the held-out error of the yardstick (``bench/judge_accuracy.py``).
+
+The yardstick is itself an estimate from few images, so the line a class's samples must reach is
+``min_fidelity`` times the yardstick **less ``margin`` of its standard errors**, ``sqrt(r (1 - r) / n)``
+with ``n`` the images it rests on (the prior's included). A yardstick from 20 images is uncertain by
+several points of recall; without the margin the gate declared a class of *real* held-out blood cells
+failing (docs/benchmarks.md, "The fidelity judge on colour images").
 
 :meth:`FidelityJudge.features` gives the judge's feature space (the CNN's penultimate layer, or the
 PCA of the pixels), where :mod:`ganaug.metrics.quality` measures Fréchet and kernel distances.
@@ -57,7 +63,12 @@ class FidelityReport:
         fidelity: per class, the share of samples judged their own class (NaN: not judged).
         real_recall: per class, the judge's cross-validated recall on the real images, shrunk toward the mean
             over classes for small classes (NaN: under 2 images).
-        min_fidelity: a class fails when ``fidelity < min_fidelity * real_recall``.
+        min_fidelity: a class fails when ``fidelity`` is below ``min_fidelity`` times its yardstick's lower
+            bound (:attr:`fail_line`).
+        confusion: ``confusion[k][j]``, samples of class k judged class j.
+        yardstick_images: per class, the images ``real_recall`` rests on (the prior's included); empty in
+            reports saved before the margin existed, which then fail below ``min_fidelity * real_recall``.
+        margin: standard errors of the yardstick taken off it before ``min_fidelity`` applies.
     """
 
     classes: list[str]
@@ -65,7 +76,18 @@ class FidelityReport:
     real_recall: list[float]
     min_fidelity: float = 0.8
     confusion: list[list[int]] = field(default_factory=list)
-    """confusion[k][j]: samples of class k judged class j."""
+    yardstick_images: list[float] = field(default_factory=list)
+    margin: float = 2.0
+
+    @property
+    def fail_line(self) -> list[float]:
+        """Per class, the fidelity below which its samples fail (NaN: not judged)."""
+        lines = []
+        for k, r in enumerate(self.real_recall):
+            if r == r and k < len(self.yardstick_images) and self.yardstick_images[k] > 0:
+                r = max(0.0, r - self.margin * math.sqrt(r * (1 - r) / self.yardstick_images[k]))
+            lines.append(self.min_fidelity * r)
+        return lines
 
     @property
     def relative(self) -> list[float]:
@@ -74,10 +96,10 @@ class FidelityReport:
 
     def passes(self, k: int) -> bool | None:
         """Whether class ``k``'s samples pass; None when the class cannot be judged."""
-        f, r = self.fidelity[k], self.real_recall[k]
-        if f != f or r != r:
+        f, line = self.fidelity[k], self.fail_line[k]
+        if f != f or line != line:
             return None
-        return f >= self.min_fidelity * r
+        return f >= line
 
     @property
     def failing(self) -> list[str]:
@@ -100,11 +122,11 @@ class FidelityReport:
         """A sentence naming the failing classes, or None when every judged class passes."""
         if not self.failing:
             return None
-        detail = ", ".join(f"{name!r} {self.fidelity[self.classes.index(name)]:.0%} (real images "
-                           f"{self.real_recall[self.classes.index(name)]:.0%})" for name in self.failing)
+        detail = ", ".join(f"{name!r} {self.fidelity[k]:.0%} (real images {self.real_recall[k]:.0%}, fail line "
+                           f"{self.fail_line[k]:.0%})" for k, name in enumerate(self.classes) if name in self.failing)
         return (f"the samples of class(es) {detail} are not recognisable as their class: a judge fitted on the real "
                 f"images takes them for their class less than {self.min_fidelity:.0%} as often as it does real "
-                "images. Do not mix them in (SyntheticMix's fidelity gate leaves them out); train longer, with "
+                "images, even allowing for the error of that rate. Do not mix them in (SyntheticMix's fidelity gate leaves them out); train longer, with "
                 "class_balance=1, or collect more images of those classes")
 
 
@@ -147,6 +169,7 @@ class FidelityJudge:
         judged_classes: the classes with at least 2 real images; the others are never predicted.
         cross_validated_recall: per class, the raw cross-validated recall on the real images.
         real_recall: the same, shrunk toward the mean over classes: the samples' yardstick.
+        yardstick_images: per class, the images its yardstick rests on (its real images plus ``prior_images``).
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], *, kind: str = "auto",
@@ -177,6 +200,7 @@ class FidelityJudge:
         else:
             self._fit_cnn(targets, counts, folds or 3, cnn or CnnJudgeConfig(), resolve_device(device), seed)
         self.real_recall = _shrunk(self.cross_validated_recall, counts, prior_images)
+        self.yardstick_images = [float(n + prior_images) if judged[k] else 0.0 for k, n in enumerate(counts)]
 
     def _fit_pixels(self, targets: np.ndarray, counts: np.ndarray, components: int, folds: int, seed: int) -> None:
         pixels = _flat(self.images).numpy()
@@ -297,7 +321,8 @@ class FidelityJudge:
         counts = confusion.sum(1)
         fidelity = [float(confusion[c, c] / counts[c]) if counts[c] > 0 and c in self.judged_classes else math.nan
                     for c in range(k)]
-        return FidelityReport(self.classes, fidelity, list(self.real_recall), min_fidelity, confusion.tolist())
+        return FidelityReport(self.classes, fidelity, list(self.real_recall), min_fidelity, confusion.tolist(),
+                              list(self.yardstick_images))
 
 
 def _shrunk(recall: Sequence[float], counts: np.ndarray, prior_images: float) -> list[float]:

@@ -30,7 +30,7 @@ def test_real_held_out_images_pass_and_mislabelled_ones_fail():
     assert honest.failing == [] and min(honest.fidelity) > 0.9
     swapped = judge.judge(held.images, (held.labels + 1) % 3)
     assert swapped.failing == ["class0", "class1", "class2"] and max(swapped.fidelity) < 0.1
-    assert "'class2' 0% (real images 100%)" in swapped.warning()
+    assert "'class2' 0% (real images 100%, fail line 80%)" in swapped.warning()
 
 
 def test_the_rare_class_is_not_out_voted_by_the_common_one():
@@ -75,6 +75,28 @@ def test_a_class_with_one_image_is_unjudged_not_failed():
     assert math.isnan(report.real_recall[2]) and math.isnan(report.fidelity[2])
     assert report.unjudged == ["class2"] and "class2" not in report.failing
     assert report.passes(2) is None
+
+
+def test_the_fail_line_allows_for_the_error_of_a_yardstick_from_few_images():
+    # yardstick 0.6 from 30 images (20 real + the prior's 10): standard error sqrt(0.6 * 0.4 / 30) ~ 0.089
+    few = FidelityReport(["a", "b", "c"], [0.40, 0.30, 0.40], [0.6, 0.6, 0.6], min_fidelity=0.8,
+                         yardstick_images=[30.0, 30.0, 510.0])
+    assert few.fail_line[0] == pytest.approx(0.8 * (0.6 - 2 * math.sqrt(0.6 * 0.4 / 30)))
+    assert few.passes(0) is True  # below 0.8 x 0.6 = 0.48, but within the yardstick's error
+    assert few.passes(1) is False  # far below even the lower bound
+    assert few.passes(2) is False  # 500 real images: the yardstick is sure, the line stays near 0.48
+    assert few.failing == ["b", "c"]
+    legacy = FidelityReport(["a"], [0.40], [0.6], min_fidelity=0.8)  # saved before the margin: the plain line
+    assert legacy.fail_line == [pytest.approx(0.48)] and legacy.failing == ["a"]
+    assert FidelityReport(["a"], [0.40], [0.6], 0.8, yardstick_images=[30.0], margin=0.0).failing == ["a"]
+
+
+def test_the_judge_reports_the_images_each_yardstick_rests_on():
+    train, held = long_tail()
+    judge = FidelityJudge(train.images, train.labels, train.classes, prior_images=10)
+    assert judge.yardstick_images == [50.0, 22.0, 14.0]
+    report = judge.judge(held.images, held.labels)
+    assert report.yardstick_images == [50.0, 22.0, 14.0] and report.margin == 2.0
 
 
 def test_report_record_and_relative_fidelity():
