@@ -11,7 +11,7 @@ class it prints:
   judge's network, twice as wide, trained ``--reference-epochs`` passes with the same augmentation and
   class-balanced batches);
 * whether the gate would declare a class of *real* held-out images failing (``FidelityReport.passes``
-  at ``min_fidelity`` 0.8 against the judge's yardstick).
+  at ``min_fidelity`` 0.8 against the judge's yardstick, less its error margin).
 
 Settings: ``all`` (every training image, capped by ``max_per_class``), ``lowdata20`` (20 per class),
 ``longtail100`` (500 down to 5, imbalance 100). Run under ``nice`` with one thread:
