@@ -31,6 +31,7 @@ from ganaug.gan import GAN, GANConfig
 from ganaug.generator import TrainedGenerator, load
 from ganaug.mix import MixedBatchSampler, SyntheticMix
 from ganaug.mix.filters import ConfidenceFilter
+from ganaug.planning.recipe import Recipe
 from ganaug.plugins.hookspecs import hookimpl
 from ganaug.plugins.registry import create_generator, list_generators
 from ganaug.restoration import restore
@@ -38,11 +39,11 @@ from ganaug.train.config import TrainConfig
 from ganaug.train.trainer import fit
 
 _LAZY = {"evaluate_gain": "ganaug.gain.protocol", "GainConfig": "ganaug.gain.config",
-         "GainReport": "ganaug.gain.report"}
+         "GainReport": "ganaug.gain.report", "plan": "ganaug.planning.planner", "PlanConfig": "ganaug.planning.config"}
 
 
 def __getattr__(name: str):
-    """``evaluate_gain`` and friends load scikit-learn and albumentations: import them on first use."""
+    """``evaluate_gain``, ``plan`` and friends load scikit-learn and albumentations: import them on first use."""
     if name in _LAZY:
         import importlib
 
@@ -62,6 +63,8 @@ __all__ = [
     "GanaugError",
     "ImageStore",
     "MixedBatchSampler",
+    "PlanConfig",
+    "Recipe",
     "SyntheticMix",
     "TrainConfig",
     "TrainedGenerator",
@@ -77,5 +80,6 @@ __all__ = [
     "list_generators",
     "load",
     "load_data",
+    "plan",
     "restore",
 ]

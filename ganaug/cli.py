@@ -1,4 +1,4 @@
-"""The ``ganaug`` command line: train, sample, gain, demo, plugins.
+"""The ``ganaug`` command line: train, sample, restore, plan, gain, demo, plugins.
 
 Flags are a thin edge over :func:`ganaug.fit`; anything else goes in a TOML file passed with
 ``--config`` (top-level keys are training options, a ``[model]`` table holds the family's
@@ -22,6 +22,7 @@ from ganaug.boundary import debug_requested, describe
 from ganaug.cli_options import config_flags, given
 from ganaug.errors import ConfigError, TrainingInterrupted
 from ganaug.gain.config import GainConfig
+from ganaug.planning.config import PlanConfig
 from ganaug.train.config import TrainConfig
 
 if sys.version_info >= (3, 11):
@@ -280,6 +281,28 @@ def gain(train_data: str, test_data: str | None, generator_path: Path | None, ou
         click.echo(line)
     click.echo(f"\nwrote {out / 'gain.json'}, {out / 'gain.md'}, {out / 'gain_vs_ratio.png'}, "
                f"{out / 'per_class_recall.png'} ({report.seconds:.0f} s)")
+
+
+@main.command("plan")
+@click.argument("data")
+@click.option("--generator", "generator_path", type=click.Path(exists=True, path_type=Path), required=True,
+              help="The generator trained on DATA (run folder or saved generator).")
+@config_flags(PlanConfig)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("recipe.json"),
+              show_default=True, help="Where to write the recipe (an existing file is never replaced).")
+def plan_command(data: str, generator_path: Path, out: Path, **flags: Any) -> None:
+    """Choose a synthetic mix for DATA by cross-validation on it, and write it as a recipe.
+
+    Use the recipe with SyntheticMix.from_recipe(train_set, generator, "recipe.json").
+    """
+    from ganaug.planning.planner import plan
+
+    if out.exists():
+        raise ConfigError(f"{out} exists; ganaug does not overwrite files: pass another --out, or move it away")
+    recipe = plan(data, generator_path, echo=click.echo, **given(PlanConfig, flags))
+    click.echo(recipe.summary())
+    recipe.save(out)
+    click.echo(f"wrote {out}")
 
 
 @main.command("new-plugin")

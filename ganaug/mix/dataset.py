@@ -114,6 +114,8 @@ class SyntheticMix(Dataset):
             *variation* of a randomly chosen real item of its class (corrupted, then restored), and this
             sets how strong the corruption is (0 to 1; None: the family's default). The real items are
             read once, at construction.
+        no_synthetic: classes (indices or names) that get no synthetic images whatever the policy, e.g. those
+            whose recall a plan saw fall under synthetic data (:meth:`from_recipe` passes the recipe's).
     """
 
     def __init__(self, real: Dataset, generator: TrainedGenerator, *, ratio: float | str | None = "auto",
@@ -124,7 +126,8 @@ class SyntheticMix(Dataset):
                  sample_filter: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  max_draws: int = 10, fidelity: FidelityReport | str | None = "auto",
                  max_per_real: float | None = 4.0, variation_strength: float | None = None,
-                 item_keys: Sequence[str] | None = None, top_up_below: int = TOP_UP_BELOW) -> None:
+                 item_keys: Sequence[str] | None = None, top_up_below: int = TOP_UP_BELOW,
+                 no_synthetic: Sequence[int | str] = ()) -> None:
         check_arguments(real, generator, seed=seed, bank_size=bank_size, refresh=refresh, max_draws=max_draws,
                          transform=transform, sample_filter=sample_filter)
         self._real_store = real if isinstance(real, ImageStore) else getattr(real, "store", None)
@@ -169,6 +172,8 @@ class SyntheticMix(Dataset):
                           "top_up_below or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
         per_class = gate(wanted, counts, self.fidelity, checked_cap(max_per_real))
+        for k in self._class_indices(no_synthetic, "no_synthetic"):
+            per_class[k] = 0
         check_memory(sum(per_class), generator.image_shape, f"SyntheticMix with {sum(per_class)} synthetic items",
                      fix="ask for fewer (the class_policy counts, ratio or max_per_real)")
         self.real_class_counts = counts
@@ -216,7 +221,63 @@ class SyntheticMix(Dataset):
                 slots.append(pool.repeat(-(-count // len(pool)))[:count])
         return torch.cat(slots) if slots else torch.zeros(0, dtype=torch.long)
 
+    @classmethod
+    def from_recipe(cls, real: Dataset, generator: TrainedGenerator, recipe: Any, **kwargs: Any) -> SyntheticMix:
+        """The mix a recipe of :func:`ganaug.plan` chose, on ``real``, with ``generator``.
+
+        Args:
+            real, generator: as for the constructor; the data and generator the recipe was planned with.
+            recipe: a :class:`~ganaug.planning.recipe.Recipe` or the path of its JSON file.
+            **kwargs: other constructor arguments (``transform``, ``seed``...); not those the recipe sets.
+
+        A recipe that chose no synthetic data gives the real items (with class-balanced oversampling on
+        imbalanced classes, as planned) and says so in one warning line. Data that differs from what the
+        recipe was planned on (other counts, other images) gets a warning; other classes are refused.
+        """
+        import os
+
+        from ganaug.planning.recipe import Recipe, fingerprint
+
+        if isinstance(recipe, (str, os.PathLike)):
+            recipe = Recipe.load(recipe)
+        elif not isinstance(recipe, Recipe):
+            raise ConfigError(f"recipe={type(recipe).__name__}: pass a Recipe (ganaug.plan(...)) or its JSON file")
+        clash = sorted(set(kwargs) & (set(recipe.mix) | {"no_synthetic"}))
+        if clash:
+            raise ConfigError(f"{', '.join(clash)}: set by the recipe ({recipe.choice!r}); leave them out, or build "
+                              "SyntheticMix(...) yourself")
+        if list(generator.classes) != list(recipe.generator["classes"]):
+            raise DataError(f"the recipe was planned with a generator of classes {recipe.generator['classes'][:6]}...; "
+                            f"this one has {list(generator.classes)[:6]}...: plan again with this generator")
+        if generator.model != recipe.generator["model"]:
+            warnings.warn(f"the recipe was planned with a {recipe.generator['model']!r} generator, this one is "
+                          f"{generator.model!r}: its choice may not hold; plan again with this generator", stacklevel=2)
+        mix = cls(real, generator, **recipe.mix, no_synthetic=recipe.no_synthetic, **kwargs)
+        store = mix._real_store
+        images = store.images if isinstance(store, ImageStore) and len(store) == mix.n_real else None
+        recipe.check_data(generator.classes, mix.real_class_counts,
+                          fingerprint(images, mix.real_labels) if images is not None else None)
+        if not recipe.synthetic:
+            warnings.warn(f"the recipe chose no synthetic data, so this mix holds the real items only: {recipe.reason}",
+                          stacklevel=2)
+        return mix
+
     # -- set-up checks ------------------------------------------------------------------------
+
+    def _class_indices(self, classes: Sequence[int | str], argument: str) -> list[int]:
+        """Class indices of ``classes`` (indices or names of the generator's classes); unknown ones are refused."""
+        if isinstance(classes, (str, int)):
+            classes = [classes]
+        names, out = list(self.generator.classes), []
+        for value in classes:
+            if isinstance(value, str) and value in names:
+                out.append(names.index(value))
+            elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < len(names):
+                out.append(int(value))
+            else:
+                raise ConfigError(f"{argument}={list(classes)!r}: {value!r} is not one of the generator's classes "
+                                  f"(names {names[:6]}{'...' if len(names) > 6 else ''} or indices 0..{len(names) - 1})")
+        return out
 
     def _check_classes(self, real_labels: Sequence[int]) -> None:
         names = class_names(self.real, self.item_form.label_key if self.item_form.mapping else None)
