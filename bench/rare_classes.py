@@ -29,7 +29,8 @@ so one machine can train the generators of some seeds while it measures others.
 ``--gan-model img2img`` measures variations of real images instead of samples from noise (results go
 to ``<setting>_img2img``); ``--variation-strengths 0.75 1`` adds the classic synthetic arms again with variations
 of those strengths (``..., variation strength S``). ``--budget-factor 3`` runs the same arms with 3x the classifier steps (``--steps``), to check that a
-longer budget does not change the ranking of the arms.
+longer budget does not change the ranking of the arms. ``--plan`` adds ``real+classic+synthetic@plan``: the mix
+``ganaug.plan`` chooses on the seed's training subset (``--plan-quick``, ``--plan-steps`` size the plan).
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ def main() -> None:
                         help="the @auto arms' top_up_below (1: no synthetic images)")
     parser.add_argument("--variation-strengths", type=float, nargs="+", default=(),
                         help="img2img: also run the classic synthetic arms with variations of these strengths")
+    parser.add_argument("--plan", action="store_true", help="add the arm real+classic+synthetic@plan (ganaug.plan "
+                        "on each seed's training subset, then its recipe's mix)")
+    parser.add_argument("--plan-quick", action="store_true", help="the @plan arm's plan in its quick mode")
+    parser.add_argument("--plan-steps", type=int, default=None, help="classifier steps of each of the plan's runs")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/rare_classes"))
@@ -111,7 +116,8 @@ def main() -> None:
             continue
         common = dict(classifier=args.classifier, classic_preset=args.classic_preset, seeds=args.seeds, seed=args.seed, steps=steps, lr_schedule=args.lr_schedule,
                       top_up_below=args.top_up_below, ratios=tuple(args.ratios), arms=tuple(args.arms),
-                      variation_strengths=tuple(args.variation_strengths),
+                      variation_strengths=tuple(args.variation_strengths), plan=args.plan,
+                      plan_quick=args.plan_quick, plan_steps=args.plan_steps,
                       device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
                       **SETTINGS[name])
         if args.generators is not None:  # one seed at a time: each seed's own generator
@@ -157,7 +163,8 @@ def train_generators(train: ganaug.ImageStore, setting: str, args: argparse.Name
     """
     if args.arms:
         arms_for(GainConfig(ratios=tuple(args.ratios), arms=tuple(args.arms), top_up_below=args.top_up_below,
-                            variation_strengths=tuple(args.variation_strengths), **SETTINGS[setting]))
+                            variation_strengths=tuple(args.variation_strengths), plan=args.plan,
+                      plan_quick=args.plan_quick, plan_steps=args.plan_steps, **SETTINGS[setting]))
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.perf_counter()
         config = GainConfig(seed=seed, train_gan=True, gan_model=args.gan_model, gan_steps=args.gan_steps,

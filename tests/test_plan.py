@@ -181,3 +181,18 @@ def test_the_plan_command_writes_a_recipe_and_never_replaces_a_file(npz, tmp_pat
     assert Recipe.load(out).data["counts"] == [20, 20, 20, 20]
     again = CliRunner().invoke(main, args)
     assert again.exit_code != 0 and "does not overwrite" in again.output
+
+
+def test_the_gain_protocol_measures_the_planned_mix_against_the_arms_without_synthetic_data(tiny_store,
+                                                                                            tiny_generator):
+    from ganaug.gain.arms import arm_from_name
+
+    report = ganaug.evaluate_gain(tiny_store, generator=tiny_generator, plan=True, arms=("real+classic+synthetic@plan",),
+                                  seeds=1, steps=3, plan_steps=3, plan_quick=True, synthetic_only=False,
+                                  classifier="small-cnn", device="cpu", progress=False)
+    assert [arm.name for arm in report.arms] == ["real", "real+classic", "real+classic+synthetic@plan"]
+    planned = next(run for run in report.runs if run["arm"] == "real+classic+synthetic@plan")
+    assert planned["recipe"]["choice"] == NONE and planned["recipe"]["runs"] == 6
+    assert planned["n_synthetic"] == 0 and planned["n_real"] == len(tiny_store) * 3 // 4
+    assert arm_from_name("real+classic+synthetic@plan, balanced sampling").planned
+    assert "real+classic+synthetic@plan" in report.to_markdown()

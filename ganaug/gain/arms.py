@@ -33,6 +33,8 @@ class Arm:
             path draws classes equally often without a sampler).
         strength: image-to-image generators: the variations' strength (SyntheticMix's ``variation_strength``);
             None for the family's own.
+        planned: the mix :func:`ganaug.plan` chooses on the seed's training subset (its recipe, through
+            :meth:`~ganaug.SyntheticMix.from_recipe`), which may be no synthetic data at all.
     """
 
     ratio: float = 0.0
@@ -43,10 +45,11 @@ class Arm:
     weight: float = 1.0
     auto: bool = False
     strength: float | None = None
+    planned: bool = False
 
     @property
     def synthetic(self) -> bool:
-        return self.ratio > 0 or self.topup or self.auto
+        return self.ratio > 0 or self.topup or self.auto or self.planned
 
     @property
     def synthetic_only(self) -> bool:
@@ -60,12 +63,14 @@ class Arm:
 
     @property
     def name(self) -> str:
-        """``real[+classic][+synthetic@R|@balance|@auto][, filtered][, synthetic weight W][, variation strength S]
+        """``real[+classic][+synthetic@R|@balance|@auto|@plan][, filtered][, synthetic weight W][, variation strength S]
         [, balanced sampling]`` or ``synthetic-only``."""
         if self.synthetic_only:
             return "synthetic-only"
         name = "real+classic" if self.classic else "real"
-        if self.auto:
+        if self.planned:
+            name += "+synthetic@plan"
+        elif self.auto:
             name += "+synthetic@auto"
         elif self.topup:
             name += "+synthetic@balance"
@@ -79,7 +84,7 @@ class Arm:
     def mix_policy(self) -> dict[str, object]:
         """The SyntheticMix keyword arguments of this arm's synthetic share: none for ``@auto`` (SyntheticMix's
         defaults), a top-up for ``@balance``, a fixed share in the real proportions otherwise."""
-        if self.auto:
+        if self.auto or self.planned:
             return {}
         if self.topup:
             return {"ratio": None, "class_policy": "balance", "oversample": False}
@@ -99,6 +104,9 @@ def arms_for(config: GainConfig) -> list[Arm]:
     each weight; with ``variation_strengths`` (image-to-image generators), with variations of each strength. With ``arms``, only the named synthetic arms run, beside every arm without synthetic data (the
     baselines they are judged against).
 
+    With ``plan``, the arm ``real+classic+synthetic@plan`` (``, balanced sampling`` on a long tail) trains on
+    the mix that :func:`ganaug.plan` chose on the seed's training subset.
+
     With ``imbalance`` (the long-tail protocol) the standard long-tail baselines join (class-balanced
     sampling, with and without classic augmentation), SyntheticMix's default policy (``@auto``: top-up and
     oversampling), and synthetic top-up arms, alone and with class-balanced sampling (the top-up gives the rare
@@ -117,6 +125,8 @@ def arms_for(config: GainConfig) -> list[Arm]:
             arms += [Arm(topup=True, filtered=filtered, balanced=True),
                      Arm(classic=True, topup=True, filtered=filtered, balanced=True)]
     plain = [arm for arm in arms if arm.synthetic and arm.classic and not arm.filtered]  # run again, varied:
+    if config.plan:  # judged against the best arm without synthetic data: balanced sampling on a long tail
+        arms.append(Arm(classic=True, planned=True, balanced=long_tail))
     arms += [dataclasses.replace(arm, weight=weight) for weight in config.synthetic_weights for arm in plain]
     arms += [dataclasses.replace(arm, strength=strength) for strength in config.variation_strengths for arm in plain]
     if config.synthetic_only:
@@ -147,9 +157,9 @@ def arm_from_name(name: str) -> Arm:
     base, _, ratio = name.removesuffix(FILTERED).partition("+synthetic@")
     if base not in ("real", "real+classic"):
         raise ConfigError(f"not an arm name: {name!r}")
-    topup, auto = ratio == "balance", ratio == "auto"
+    topup, auto, planned = ratio == "balance", ratio == "auto", ratio == "plan"
     try:
-        value = 0.0 if topup or auto or not ratio else float(ratio)
+        value = 0.0 if topup or auto or planned or not ratio else float(ratio)
     except ValueError:
         raise ConfigError(f"not an arm name: {name!r}") from None
-    return Arm(value, base == "real+classic", filtered, topup, balanced, weight, auto, strength)
+    return Arm(value, base == "real+classic", filtered, topup, balanced, weight, auto, strength, planned)

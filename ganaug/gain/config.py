@@ -69,6 +69,13 @@ class GainConfig:
                                                     "variation_strength.", minimum=0, maximum=1, flag=True)
     arms: tuple[str, ...] = option((), "Run only these synthetic arms (by name, e.g. 'real+classic+synthetic@0.5'), "
                                    "beside every arm without synthetic data; empty: every arm.")
+    plan: bool = option(False, "Add the arm real+classic+synthetic@plan: on each seed's training subset, ganaug.plan "
+                        "chooses a mix by folds of that subset (with this protocol's classifier and classic "
+                        "augmentation), and the arm trains on the mix its recipe names.", flag=True)
+    plan_quick: bool = option(False, "The plan of the @plan arm in its quick mode (none against the default, one "
+                              "repeat, half the steps).", flag=True)
+    plan_steps: int | None = option(None, "Classifier steps of each of the plan's runs (default: the protocol's "
+                                    "steps).", minimum=1, flag=True)
     synthetic_only: bool = option(True, "Include the synthetic-only arm (the Classification Accuracy Score).")
     filter_confidence: float | None = option(
         None, "Also run every synthetic arm keeping only samples that the seed's real+classic classifier gives "

@@ -16,7 +16,9 @@ then train the same classifier, with the same budget in steps, on each arm:
 * with ``synthetic_weights``, each classic synthetic arm again as ``..., synthetic weight w``: a
   synthetic item's loss counts ``w`` of a real one's;
 * with ``variation_strengths`` (image-to-image generators), each classic synthetic arm again as
-  ``..., variation strength s``: variations of that strength instead of the family's own.
+  ``..., variation strength s``: variations of that strength instead of the family's own;
+* with ``plan``, ``real+classic+synthetic@plan``: the mix :func:`ganaug.plan` chooses by folds of the
+  seed's training subset alone (never the test set), as a user would choose before training.
 
 Every arm is scored on the same held-out test set, which never reaches GAN training, model
 selection or early stopping (there is none: budgets are fixed in steps). Results: accuracy, balanced
@@ -215,10 +217,16 @@ class _SeedRun:
         gate = {} if config.fidelity_gate else {"fidelity": None, "max_per_real": None}
         tail = {"top_up_below": config.top_up_below} if arm.auto else {}
         strength = {"variation_strength": arm.strength} if arm.strength is not None else {}
-        mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
-                           transform=self.transform if arm.classic else None, labels=self.real.targets,
-                           sample_filter=sample_filter, return_source=arm.weight != 1.0,
-                           **arm.mix_policy, **tail, **strength, **gate)
+        recipe = None
+        if arm.planned:
+            recipe = self.plan()
+            mix = SyntheticMix.from_recipe(self.real, self.generator, recipe, seed=seed, transform=self.transform,
+                                           labels=self.real.targets, return_source=arm.weight != 1.0)
+        else:
+            mix = SyntheticMix(self.real, self.generator, seed=seed, synthetic_only=arm.synthetic_only,
+                               transform=self.transform if arm.classic else None, labels=self.real.targets,
+                               sample_filter=sample_filter, return_source=arm.weight != 1.0,
+                               **arm.mix_policy, **tail, **strength, **gate)
         if arm.synthetic and not arm.synthetic_only and mix.fidelity is not None:
             self.fidelity = mix.fidelity
         try:
@@ -238,7 +246,25 @@ class _SeedRun:
         return {"arm": arm.name, "seed": seed, "train_size": len(mix), "n_real": mix.n_real,
                 "n_synthetic": mix.n_synthetic, "n_repeats": mix.n_repeats,
                 "metrics": score(self.test_store.labels.numpy(), predictions, self.subset.num_classes),
-                **({"filter_acceptance": mix.acceptance} if arm.filtered else {})}
+                **({"filter_acceptance": mix.acceptance} if arm.filtered else {}),
+                **({"recipe": {"choice": recipe.choice, "no_synthetic": recipe.no_synthetic, "reason": recipe.reason,
+                               "uncertain": recipe.uncertain, "seconds": recipe.budget["seconds"],
+                               "runs": recipe.budget["runs"]}} if recipe is not None else {})}
+
+    def plan(self) -> Any:
+        """The recipe :func:`ganaug.plan` chooses on this seed's training subset, with this protocol's classifier,
+        classic augmentation, learning rate and batch size (its warnings, e.g. the gate's, are left to the arms)."""
+        import warnings
+
+        from ganaug.planning.planner import plan
+
+        config = self.config
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return plan(self.subset, self.generator, classic=self.transform, classifier_factory=self.factory,
+                        steps=config.plan_steps or config.steps, quick=config.plan_quick, seed=self.seed,
+                        batch_size=config.batch_size, lr=config.lr, lr_schedule=config.lr_schedule,
+                        top_up_below=config.top_up_below, metric=config.metric, device=config.device, progress=False)
 
     def quality(self) -> dict[str, Any]:
         """Generator quality judged by the classifier trained on the real subset (its features, its predictions);
