@@ -31,3 +31,15 @@ def test_readme_restoration_example_runs(tmp_path, monkeypatch):
     exec(compile(code.replace("steps=300", "steps=3"), "README restoration", "exec"), namespace)
     assert namespace["filled"].shape == namespace["varied"].shape == (8, 1, 8, 8)
     assert namespace["mix"].n_synthetic > 0
+
+
+def test_readme_plan_example_runs(tiny_store, tiny_generator):
+    text = README.read_text()
+    code = re.search(r"### Decide on your data first: `ganaug plan`\n.*?```python\n(.*?)```", text, re.S).group(1)
+    code = code.replace("ganaug.plan(train_store, generator)",
+                        "ganaug.plan(train_store, generator, steps=3, folds=2, repeats=1, progress=False)")
+    namespace = {"train_store": tiny_store, "generator": tiny_generator, "train_set": tiny_store,
+                 "my_augmentation": None}
+    exec(compile("import ganaug\n" + code, "README plan", "exec"), namespace)
+    assert namespace["recipe"].choice in [c["name"] for c in namespace["recipe"].candidates]
+    assert len(namespace["train_set"]) >= len(tiny_store)
