@@ -75,7 +75,7 @@ def labels_by_iterating(dataset: Dataset, item_keys: Sequence[str] | None = None
     A progress bar shows on large sets; passing ``labels=[...]`` (or giving the dataset a ``.targets``
     attribute) skips this pass.
     """
-    from tqdm.auto import tqdm
+    from ganaug.progress import progress
 
     try:
         n = len(dataset)  # type: ignore[arg-type]
@@ -86,10 +86,13 @@ def labels_by_iterating(dataset: Dataset, item_keys: Sequence[str] | None = None
     where = type(dataset).__name__
     form = item_form(item_of(dataset, 0), where, item_keys) if n else None
     labels = []
-    for index in tqdm(range(n), desc=f"reading the labels of {type(dataset).__name__} (pass labels= to skip)",
-                      disable=n < PROGRESS_FROM, unit="item"):
+    bar = progress(n, desc=f"reading the labels of {type(dataset).__name__} (pass labels= to skip)",
+                   disable=n < PROGRESS_FROM, unit="item")
+    for index in range(n):
         _, label = form.split(item_of(dataset, index), index, where)
         labels.append(checked_label(label, f"item {index} of {where}"))
+        bar.update(1)
+    bar.close()
     return labels
 
 

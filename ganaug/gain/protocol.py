@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
-from tqdm.auto import tqdm
 
 from ganaug.classifier import Classifier
 from ganaug.configs import from_options
@@ -59,6 +58,7 @@ from ganaug.metrics.novelty import variation_novelty
 from ganaug.metrics.quality import quality_report
 from ganaug.mix import ConfidenceFilter, SyntheticMix
 from ganaug.plugins.registry import Registry, default_registry
+from ganaug.progress import progress
 from ganaug.seeds import Stream, derive_seed
 
 
@@ -123,7 +123,7 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
     factory = classifier_factory or registry.classifier(config.classifier).factory
     report = GainReport(dataclasses.asdict(config), train_store.classes, arms_for(config))
     started = time.perf_counter()
-    bar = tqdm(total=config.seeds * len(report.arms), disable=not config.progress, unit="run", desc="gain")
+    bar = progress(config.seeds * len(report.arms), disable=not config.progress, unit="run", desc="gain")
     for seed in range(config.seed, config.seed + config.seeds):
         subset_idx = seed_subset(train_store, config, seed)
         subset = train_store.subset(subset_idx)

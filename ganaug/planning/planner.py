@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.model_selection import StratifiedKFold
-from tqdm.auto import tqdm
 
 from ganaug.classifier import Classifier
 from ganaug.configs import from_options
@@ -41,6 +40,7 @@ from ganaug.planning.choose import decide
 from ganaug.planning.config import PlanConfig
 from ganaug.planning.recipe import Recipe, fingerprint
 from ganaug.plugins.registry import Registry, default_registry
+from ganaug.progress import progress
 from ganaug.seeds import Stream, derive_seed
 
 _SPLIT_SEEDS = 0x9A17  # keeps the plan's split and classifier seeds apart from other hashed streams
@@ -158,7 +158,7 @@ class _Runs:
         """Per candidate, each run's metric and per-class recall on its held-out fold."""
         scores: list[list[float]] = [[] for _ in candidates]
         recalls: list[list[list[float]]] = [[] for _ in candidates]
-        bar = tqdm(total=total, disable=not self.config.progress, unit="run", desc="plan")
+        bar = progress(total, disable=not self.config.progress, unit="run", desc="plan")
         with warnings.catch_warnings(record=True) as caught:  # the mixes' warnings, once each at the end
             warnings.simplefilter("always")
             self._all(candidates, scores, recalls, bar)
@@ -168,7 +168,7 @@ class _Runs:
         return scores, recalls
 
     def _all(self, candidates: list[Candidate], scores: list[list[float]], recalls: list[list[list[float]]],
-             bar: tqdm) -> None:
+             bar: Any) -> None:
         for seed, train, held in self.splits():
             fold = self.store.subset(np.sort(train))
             real = StoreDataset(fold)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
@@ -34,6 +33,7 @@ from ganaug.errors import (
 from ganaug.gan import to_unit_range, update_ema
 from ganaug.generator import GENERATOR_META, GENERATOR_WEIGHTS, TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
+from ganaug.progress import progress
 from ganaug.runs import checkpoint as ckpt
 from ganaug.runs.folder import RunFolder
 from ganaug.runs.lock import RunLock
@@ -184,8 +184,8 @@ class Trainer:
         check_every = 1 if self.device.type == "cpu" else cfg.log_every
         bad = torch.zeros((), dtype=torch.bool, device=self.device)
         state.gan.train()
-        bar = tqdm(total=cfg.steps, initial=state.step, disable=not (cfg.progress and self.is_main), unit="step",
-                   dynamic_ncols=True)
+        bar = progress(cfg.steps, initial=state.step, disable=not (cfg.progress and self.is_main), unit="step",
+                       desc="train")
         self.tick = (time.perf_counter(), state.step)
         with self.wrapping.plain():
             state.take_snapshot()
@@ -276,7 +276,7 @@ class Trainer:
         self.monitor.log(record)
         return True
 
-    def _log_step(self, losses: dict[str, torch.Tensor], bar: tqdm) -> None:
+    def _log_step(self, losses: dict[str, torch.Tensor], bar: Any) -> None:
         now, step = time.perf_counter(), self.state.step
         rate = ((step - self.tick[1]) * self.config.batch_size * self.world_size * self.state.gan.config.d_steps
                 / max(now - self.tick[0], 1e-9))
