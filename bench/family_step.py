@@ -5,7 +5,7 @@ update on the real and fake batches, G's loss and update through a frozen D (cha
 The families alternate step by step, so a machine whose load changes affects both alike; the report is
 the median seconds per step and the ratio to cdcgan at the same width. cdcgan takes sides up to 64 only.
 
-    python bench/family_step.py --sizes 32 64 128 --width 32 --threads 2
+    python bench/family_step.py --sizes 32 64 128 --width 32 --threads 2   (--device cuda on a GPU)
 """
 
 from __future__ import annotations
@@ -19,18 +19,20 @@ import time
 import torch
 
 import ganaug
+from ganaug.devices import resolve_device
 
 
-def build(name: str, size: int, width: int) -> tuple[ganaug.GAN, tuple]:
+def build(name: str, size: int, width: int, device: torch.device) -> tuple[ganaug.GAN, tuple]:
     gan = ganaug.create_generator(name, num_classes=8, image_shape=(3, size, size), g_channels=width,
-                                  d_channels=width).to(memory_format=torch.channels_last)
+                                  d_channels=width).to(device, memory_format=torch.channels_last)
     return gan, gan.configure_optimizers()
 
 
 def step(gan: ganaug.GAN, optimizers: tuple, real: torch.Tensor, labels: torch.Tensor) -> float:
     opt_g, opt_d = optimizers
+    synchronize(real.device)
     started = time.perf_counter()
-    z = gan.sample_noise(len(real))
+    z = gan.sample_noise(len(real), device=real.device)
     fake_labels = gan.fake_labels(labels)
     fake = gan.generator(z, fake_labels)
     loss_d = gan.discriminator_loss(real, fake.detach(), labels, fake_labels)
@@ -43,7 +45,13 @@ def step(gan: ganaug.GAN, optimizers: tuple, real: torch.Tensor, labels: torch.T
     loss_g.backward()
     opt_g.step()
     gan.discriminator.requires_grad_(True)
+    synchronize(real.device)
     return time.perf_counter() - started
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -54,16 +62,19 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per family (after one warm-up)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = resolve_device(args.device)
     results = []
     for size in args.sizes:
-        real = (torch.rand(args.batch_size, 3, size, size) * 2 - 1).contiguous(memory_format=torch.channels_last)
-        labels = torch.arange(args.batch_size) % 8
+        real = (torch.rand(args.batch_size, 3, size, size, device=device) * 2 - 1).contiguous(
+            memory_format=torch.channels_last)
+        labels = torch.arange(args.batch_size, device=device) % 8
         names = [n for n in args.families if not (n == "cdcgan" and size > 64)]
-        built = {name: build(name, size, args.width) for name in names}
+        built = {name: build(name, size, args.width, device) for name in names}
         times: dict[str, list[float]] = {name: [] for name in names}
         for i in range(args.steps + 1):
             for name, (gan, optimizers) in built.items():
@@ -73,7 +84,7 @@ def main() -> None:
         base = statistics.median(times["cdcgan"]) if "cdcgan" in times else None
         for name in names:
             median = statistics.median(times[name])
-            row = {"size": size, "family": name, "width": args.width, "batch": args.batch_size,
+            row = {"size": size, "family": name, "width": args.width, "batch": args.batch_size, "device": str(device),
                    "seconds_per_step": round(median, 3),
                    "vs_cdcgan": round(median / base, 2) if base else None}
             results.append(row)

@@ -78,6 +78,10 @@ class TrainConfig:
     score_samples: int = option(64, "Generated images per class judged for fidelity and quality at the sample "
                                 "steps before the end (a progress reading; drawing them is most of the scoring's "
                                 "cost).", minimum=2)
+    judge: str = option("auto", "The fidelity judge fitted on the real images: 'cnn' (a small CNN, sees colour; about a "
+                        "minute on a CPU core), 'pixels' (PCA + LDA on pixels, seconds; blind on colour) or 'auto' "
+                        "(cnn for colour images and from 16 px, pixels below).", choices=("auto", "pixels", "cnn"),
+                        flag=True)
     min_fidelity: float = option(0.8, "A class's samples fail when a judge fitted on the real images recognises "
                                  "them less than this fraction as often as it recognises real images of the class "
                                  "(see ganaug.metrics.fidelity).", minimum=0, maximum=1)

@@ -66,7 +66,7 @@ class Monitor:
         self.opened_at = time.perf_counter()
         self.real_diversity = per_class_diversity(self.store.images, self.store.labels, self.store.num_classes)
         if self.enabled:
-            self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes,
+            self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes, kind=self.config.judge,
                                        device=self.config.device, seed=self.config.seed)
             self._real_features()
         self.judge_seconds = time.perf_counter() - self.opened_at
