@@ -50,7 +50,7 @@ wanted() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if [ "$DRY" = 1 ]; then
     DEVICE=cpu STEPS=2 REPEATS=1 SAMPLES=64 BATCH=8 BIG=16 SIZES="16" WIDTH=4 GAN_STEPS=2 CLS_STEPS=2
-    CLASSIFIER=small-cnn SIZE_FLAG="" SEEDS="0" GAIN_LIMIT=120 COMPILE="off"
+    CLASSIFIER=small-cnn SIZE_FLAG="" SEEDS="0" GAIN_LIMIT=120 COMPILE="off" GAN_OPTIONS='{"judge": "pixels"}'
     DATA="$OUT/tiny_rgb.npz"
     "$PY" - "$DATA" <<'PY'
 import sys
@@ -65,6 +65,7 @@ PY
 else
     DEVICE=cuda STEPS=100 REPEATS=2 SAMPLES=50000 BATCH=64 BIG=512 SIZES="64 128" WIDTH=64 GAN_STEPS=2000
     CLS_STEPS=1000 CLASSIFIER=small-resnet SIZE_FLAG="--image-size 64" DATA=$BLOOD COMPILE="default reduce-overhead"
+    GAN_OPTIONS='{}'
 fi
 
 "$PY" - <<'PY' | tee "$OUT/device.txt"
@@ -93,6 +94,7 @@ if wanted 6; then
     for seed in $SEEDS; do  # side by side: small models leave most of the GPU idle one at a time
         timeout "$GAIN_LIMIT" "$PY" bench/rare_classes.py "$DATA" $SIZE_FLAG --settings lowdata20 --seeds 1 \
             --seed "$seed" --device "$DEVICE" --gan-model biggan --gan-steps "$GAN_STEPS" --steps "$CLS_STEPS" \
+            --gan-options "$GAN_OPTIONS" \
             --classifier "$CLASSIFIER" --classic-preset microscopy --arms "real+classic+synthetic@0.5" --plan \
             --plan-quick --out "$OUT/gain" > "$OUT/gain_seed$seed.log" 2>&1 &
     done
