@@ -257,3 +257,23 @@ def test_compiled_training_matches_eager_and_saves_plain_weights(tiny_store, tmp
     resumed = fit(tiny_store, "test_cdcgan", steps=6, out=tmp_path / "default", resume=True, compile="default",
                   **FAST)
     assert resumed.sample(per_class=1).shape[0] == tiny_store.num_classes
+
+
+def test_the_fidelity_judge_is_a_training_option(monkeypatch):
+    from ganaug.metrics import fidelity
+    from ganaug.testing import make_tiny_data
+    from ganaug.train import monitor
+
+    kinds = []
+
+    class Recording(fidelity.FidelityJudge):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            kinds.append(self.kind)
+
+    monkeypatch.setattr(monitor, "FidelityJudge", Recording)
+    store = make_tiny_data((1, 16, 16), num_classes=3, per_class=6)
+    fit(store, "test_cdcgan", steps=1, judge="pixels", **FAST)
+    assert kinds == ["pixels"]  # 16 px would get the CNN under "auto"
+    with pytest.raises(ConfigError, match="judge"):
+        fit(store, "test_cdcgan", steps=1, judge="eyes", **FAST)
