@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -64,3 +65,19 @@ def checked_cap(max_per_real: Any) -> float | None:
                                      or not max_per_real >= 0 or max_per_real == float("inf")):
         raise ConfigError(f"max_per_real={max_per_real!r} must be a finite number >= 0, or None for no cap")
     return max_per_real
+
+
+def class_indices(classes: Any, names: Sequence[str], argument: str) -> list[int]:
+    """Class indices of ``classes`` (indices or names among ``names``); unknown ones are refused by name."""
+    if isinstance(classes, (str, int)):
+        classes = [classes]
+    names, out = list(names), []
+    for value in classes:
+        if isinstance(value, str) and value in names:
+            out.append(names.index(value))
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < len(names):
+            out.append(int(value))
+        else:
+            raise ConfigError(f"{argument}={list(classes)!r}: {value!r} is not one of the generator's classes "
+                              f"(names {names[:6]}{'...' if len(names) > 6 else ''} or indices 0..{len(names) - 1})")
+    return out

@@ -45,7 +45,7 @@ from ganaug.data.memory import check_memory
 from ganaug.errors import ConfigError, DataError, user_code_error
 from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityReport
-from ganaug.mix.arguments import check_arguments, checked_cap, checked_labels, checked_threshold
+from ganaug.mix.arguments import check_arguments, checked_cap, checked_labels, checked_threshold, class_indices
 from ganaug.mix.bank import SyntheticBank
 from ganaug.mix.formats import ItemFormat, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
@@ -172,7 +172,7 @@ class SyntheticMix(Dataset):
                           "top_up_below or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
         per_class = gate(wanted, counts, self.fidelity, checked_cap(max_per_real))
-        for k in self._class_indices(no_synthetic, "no_synthetic"):
+        for k in class_indices(no_synthetic, generator.classes, "no_synthetic"):
             per_class[k] = 0
         check_memory(sum(per_class), generator.image_shape, f"SyntheticMix with {sum(per_class)} synthetic items",
                      fix="ask for fewer (the class_policy counts, ratio or max_per_real)")
@@ -234,50 +234,11 @@ class SyntheticMix(Dataset):
         imbalanced classes, as planned) and says so in one warning line. Data that differs from what the
         recipe was planned on (other counts, other images) gets a warning; other classes are refused.
         """
-        import os
+        from ganaug.mix.recipes import mix_from_recipe
 
-        from ganaug.planning.recipe import Recipe, fingerprint
-
-        if isinstance(recipe, (str, os.PathLike)):
-            recipe = Recipe.load(recipe)
-        elif not isinstance(recipe, Recipe):
-            raise ConfigError(f"recipe={type(recipe).__name__}: pass a Recipe (ganaug.plan(...)) or its JSON file")
-        clash = sorted(set(kwargs) & (set(recipe.mix) | {"no_synthetic"}))
-        if clash:
-            raise ConfigError(f"{', '.join(clash)}: set by the recipe ({recipe.choice!r}); leave them out, or build "
-                              "SyntheticMix(...) yourself")
-        if list(generator.classes) != list(recipe.generator["classes"]):
-            raise DataError(f"the recipe was planned with a generator of classes {recipe.generator['classes'][:6]}...; "
-                            f"this one has {list(generator.classes)[:6]}...: plan again with this generator")
-        if generator.model != recipe.generator["model"]:
-            warnings.warn(f"the recipe was planned with a {recipe.generator['model']!r} generator, this one is "
-                          f"{generator.model!r}: its choice may not hold; plan again with this generator", stacklevel=2)
-        mix = cls(real, generator, **recipe.mix, no_synthetic=recipe.no_synthetic, **kwargs)
-        store = mix._real_store
-        images = store.images if isinstance(store, ImageStore) and len(store) == mix.n_real else None
-        recipe.check_data(generator.classes, mix.real_class_counts,
-                          fingerprint(images, mix.real_labels) if images is not None else None)
-        if not recipe.synthetic:
-            warnings.warn(f"the recipe chose no synthetic data, so this mix holds the real items only: {recipe.reason}",
-                          stacklevel=2)
-        return mix
+        return mix_from_recipe(cls, real, generator, recipe, **kwargs)
 
     # -- set-up checks ------------------------------------------------------------------------
-
-    def _class_indices(self, classes: Sequence[int | str], argument: str) -> list[int]:
-        """Class indices of ``classes`` (indices or names of the generator's classes); unknown ones are refused."""
-        if isinstance(classes, (str, int)):
-            classes = [classes]
-        names, out = list(self.generator.classes), []
-        for value in classes:
-            if isinstance(value, str) and value in names:
-                out.append(names.index(value))
-            elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < len(names):
-                out.append(int(value))
-            else:
-                raise ConfigError(f"{argument}={list(classes)!r}: {value!r} is not one of the generator's classes "
-                                  f"(names {names[:6]}{'...' if len(names) > 6 else ''} or indices 0..{len(names) - 1})")
-        return out
 
     def _check_classes(self, real_labels: Sequence[int]) -> None:
         names = class_names(self.real, self.item_form.label_key if self.item_form.mapping else None)
