@@ -2,7 +2,13 @@
 
 Every entry is looked at before any file is opened, so nothing can hang or relabel images:
 
+* image files are those whose suffix names a raster format Pillow opens (:func:`image_extensions`:
+  ``.jfif`` and ``.jpe`` are JPEG; ``.avif`` when this Pillow reads it); other files of a class folder
+  are left out with one warning that counts them by suffix;
 * hidden class folders and hidden files (names starting with ``.``) are left out, with a warning;
+* a class folder that is a symbolic link looping on itself, or to the data folder or a folder above
+  it (``data/all -> .``, ``data/up -> ..``), would read every class again under its name: it is skipped
+  with a warning naming it;
 * symbolic links are followed, except a link into the data folder outside its own class folder, or
   to a folder that holds the data folder (``cat/up -> ..``): it would give another class's images this
   class, so it is skipped with a warning, and so is a link back to a folder already walked (a loop);
@@ -37,7 +43,19 @@ from ganaug.data.resize import DEFAULT_RESIZE
 from ganaug.data.store import ImageStore
 from ganaug.errors import DataError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp",
+                    ".gif")
+"""Suffixes of the raster formats read in every Pillow build ganaug supports."""
+OPTIONAL_EXTENSIONS = {".avif": "upgrade Pillow to 11.2 or later, or install pillow-avif-plugin"}
+"""Suffixes read when this Pillow (or a plugin of it) opens them, with how to get that."""
+
+
+def image_extensions() -> tuple[str, ...]:
+    """The suffixes read as images: :data:`IMAGE_EXTENSIONS` and those of :data:`OPTIONAL_EXTENSIONS` whose
+    format this Pillow registers an opener for. A changed set changes the files found, so the decoded
+    cache's fingerprint of them changes too and the cache is rebuilt."""
+    registered = Image.registered_extensions()  # loads Pillow's plugins once
+    return IMAGE_EXTENSIONS + tuple(ext for ext in OPTIONAL_EXTENSIONS if registered.get(ext) in Image.OPEN)
 
 
 @dataclass
@@ -51,6 +69,10 @@ class FolderScan:
     """Reason -> paths, for the warnings."""
     broken: list[tuple[Path, str]] = field(default_factory=list)
     """Image-named entries that cannot be opened (broken or looping links), with the reason."""
+    other_files: dict[str, list[str]] = field(default_factory=dict)
+    """Suffix (lower case; "" for none) -> files left out because their suffix is not an image's."""
+    extensions: tuple[str, ...] = field(default_factory=image_extensions)
+    """The suffixes read as images (:func:`image_extensions`)."""
 
     def skip(self, reason: str, path: Path | str) -> None:
         self.skipped.setdefault(reason, []).append(str(path))
@@ -80,12 +102,14 @@ def read_image_folder(root: Path, size, channels, skip_bad: bool, *, resize: str
     for reason, paths in scan.skipped.items():
         warnings.warn(f"{root}: skipped {len(paths)} entr{'y' if len(paths) == 1 else 'ies'} ({reason}), first: "
                       f"{paths[0]}", stacklevel=3)
+    if scan.other_files:
+        warnings.warn(other_files_warning(root, scan), stacklevel=3)
     bad = [str(path) for path, _ in scan.broken]
     if scan.broken and not skip_bad:
         path, reason = scan.broken[0]
         raise DataError(f"{path}: {reason}. Fix or remove it, or pass skip_bad=True (--skip-bad)")
     if not scan.files:
-        raise DataError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in any class folder")
+        raise DataError(f"{root}: no image files ({', '.join(scan.extensions)}) in any class folder")
 
     _check_folder_memory(root, scan.files, size, channels)
     key = print_ = None
@@ -121,13 +145,32 @@ def read_image_folder(root: Path, size, channels, skip_bad: bool, *, resize: str
     return store
 
 
+def other_files_warning(root: Path, scan: FolderScan) -> str:
+    """One line: the files left out for their suffix, counted by suffix with an example each, and the fix."""
+    counts = ", ".join(f"{suffix or '(no suffix)'}: {len(paths)} (e.g. {paths[0]})"
+                       for suffix, paths in sorted(scan.other_files.items()))
+    fixes = "; ".join(f"to read {ext} files, {fix}" for ext, fix in OPTIONAL_EXTENSIONS.items()
+                      if ext in scan.other_files)
+    total = sum(len(paths) for paths in scan.other_files.values())
+    return (f"{root}: left out {total} file(s) whose suffix is not an image's ({counts}); images are read from "
+            f"{', '.join(scan.extensions)}{'; ' + fixes if fixes else ''}")
+
+
 def class_folders(root: Path) -> list[str]:
-    """The class folders of ``root``, sorted; hidden ones are left out with a warning."""
+    """The class folders of ``root``, sorted; hidden ones, and links that loop or hold the data folder
+    (which would read every class again as one class), are left out with a warning."""
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
         raise DataError(f"{root}: cannot list the folder ({exc.strerror or exc}); check its permissions") from None
-    folders = [e for e in entries if _is_dir(e)]
+    home = os.path.realpath(root)
+    looping = [e.path for e in entries if e.is_symlink() and (_loops(e.path) or (
+        _is_dir(e) and _inside(home, os.path.realpath(e.path))))]
+    if looping:
+        warnings.warn(f"{root}: skipped class folder(s) {', '.join(looping)}: symbolic link(s) that loop or lead to "
+                      "the data folder or above it, which would read every class again as one class; remove them "
+                      "or point them at a folder outside the data", stacklevel=4)
+    folders = [e for e in entries if _is_dir(e) and e.path not in looping]
     hidden = [e.name for e in folders if e.name.startswith(".")]
     if hidden:
         warnings.warn(f"{root}: left out hidden folder(s) {', '.join(hidden)} (names starting with '.'); rename "
@@ -157,21 +200,26 @@ def find_image_files(class_folder: Path, label: int, scan: FolderScan) -> None:
         subfolders = []
         for entry in entries:
             path = Path(entry.path)
+            image_named = entry.name.lower().endswith(scan.extensions)
             if entry.name.startswith("."):
-                if _is_dir(entry) or entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                if _is_dir(entry) or image_named:
                     scan.skip("hidden, the name starts with '.'", path)
                 continue
             target = os.path.realpath(path) if entry.is_symlink() else ""
             if target and os.path.exists(target) and (_inside(root, target) or (
                     _inside(target, root) and not _inside(target, home))):
-                if _is_dir(entry) or entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                if _is_dir(entry) or image_named:
                     scan.skip("a symbolic link out of its class folder into the data, which would relabel those images",
                               path)
                 continue
             if _is_dir(entry):
                 subfolders.append(path)
                 continue
-            if not entry.name.lower().endswith(IMAGE_EXTENSIONS):
+            if not image_named:
+                if entry.is_symlink() and _loops(entry.path):
+                    scan.skip("a symbolic link that loops", path)
+                elif entry.is_file():
+                    scan.other_files.setdefault(path.suffix.lower(), []).append(str(path))
                 continue
             try:
                 info = os.stat(path)
@@ -196,6 +244,15 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return entry.is_dir()  # follows links; a broken or looping link is not a folder
     except OSError:
         return False
+
+
+def _loops(path: str) -> bool:
+    """Whether ``path`` is a symbolic link that loops (to itself, or round a chain of links)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
 from ganaug.data.huggingface import hf_labels, is_hf_dataset
+from ganaug.data.items import describe
 from ganaug.errors import DataError
 
 
@@ -45,7 +46,8 @@ def checked_label(label: object, where: str) -> int:
             raise DataError(f"label of {where} is a {label.dtype} tensor {tuple(label.shape)}; use an int")
         label = label.item()
     if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
-        raise DataError(f"label of {where} is {label!r} ({type(label).__name__}), not an integer; labels must be "
+        shown = describe(label) if isinstance(label, np.ndarray) else f"{label!r} ({type(label).__name__})"
+        raise DataError(f"label of {where} is {shown}, not an integer; labels must be "
                         "ints 0..K-1 (map class names to integers)")
     if label < 0:
         raise DataError(f"label of {where} is {label}, negative; labels must be 0..K-1")

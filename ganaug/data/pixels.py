@@ -2,8 +2,10 @@
 
 * Float images in [0, 1] are scaled by 255; float images in [-1, 1] (with negatives) are mapped
   to [0, 255]; float images already in [0, 255] are rounded. NaN or inf is an error.
-* Integer images up to 255 are taken as they are; 16-bit images (max above 255) are scaled by
-  255/65535. Boolean images become 0/255.
+* Integer images up to 255 are taken as they are. uint16 images (and PIL's 16-bit modes) with values
+  above 255 are 16-bit: divided by 257 (65535 becomes 255). Other integer images with values above
+  255 are refused (:func:`too_bright`): their scale is unknown, and clipping or guessing would change
+  the images in silence. Boolean images become 0/255.
 * A fourth (alpha) channel is dropped; PIL palette, CMYK, 1-bit and 16-bit images are converted to
   L or RGB. ``channels=1`` or ``channels=3`` converts every image to grayscale or RGB.
 * ``image_size=`` resizes every image (bilinear, antialiased) by a rule of :mod:`ganaug.data.resize`
@@ -98,8 +100,10 @@ def _to_uint8(array: np.ndarray, where: str, span: tuple[float, float] | None = 
         low, high = (int(v) for v in span) if span else (int(array.min()), int(array.max()))
         if low < 0:
             raise DataError(f"{where}: integer image has negative values (min {low}); use 0..255")
-        if high > 255:
-            return np.rint(np.clip(array, 0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
+        if high > 255 and array.dtype != np.uint16:
+            raise too_bright(where, array.dtype, high)
+        if high > 255:  # 16-bit
+            return np.rint(array * (255.0 / 65535.0)).astype(np.uint8)
         return array.astype(np.uint8)
     if array.dtype.kind == "f":
         finite = np.isfinite(array)
@@ -122,6 +126,14 @@ def _to_uint8(array: np.ndarray, where: str, span: tuple[float, float] | None = 
             )
         return np.rint(scaled).astype(np.uint8)
     raise DataError(f"{where}: images of dtype {array.dtype} are not supported")
+
+
+def too_bright(where: str, dtype: np.dtype, high: int, image: int | None = None) -> DataError:
+    """The error for integer images (not uint16) with values above 255: ``where`` names the source, ``image``
+    the index of an image that holds the largest value ``high`` when ``where`` is a batch."""
+    which = f" (image {image})" if image is not None else ""
+    return DataError(f"{where}: {dtype} image values go up to {high}{which}, above 255; scale them to 0..255 "
+                     "uint8, or pass floats in 0..1 (16-bit images: divide by 257, or store them as uint16)")
 
 
 def _convert_channels_batch(images: torch.Tensor, channels: int | None) -> torch.Tensor:

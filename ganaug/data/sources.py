@@ -33,7 +33,7 @@ import torch
 
 from ganaug.data.folders import read_image_folder
 from ganaug.data.huggingface import check_hf_container, class_names, is_hf_dataset
-from ganaug.data.items import item_form
+from ganaug.data.items import KEYS_FIX, item_form
 from ganaug.data.labels import checked_label, item_of
 from ganaug.data.memory import check_memory
 from ganaug.data.pixels import (
@@ -44,6 +44,7 @@ from ganaug.data.pixels import (
     _resize_batch,
     _to_uint8,
     _unify,
+    too_bright,
 )
 from ganaug.data.resize import DEFAULT_RESIZE, check_rule
 from ganaug.data.store import ImageStore, validate_store
@@ -126,7 +127,7 @@ def load_data(
         check_hf_container(source, "the data")
         store = _from_dataset(source, size, channels, item_keys, resize)
     elif isinstance(source, (str, os.PathLike)):
-        store = _from_name_or_path(source, size, channels, skip_bad, registry, folder)
+        store = _from_name_or_path(source, size, channels, skip_bad, registry, folder, item_keys)
     else:
         check_hf_container(source, "the data")
         raise DataError(
@@ -150,7 +151,7 @@ class FolderOptions:
 
 
 def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, registry: Registry | None,
-                       folder: FolderOptions = FolderOptions()) -> ImageStore:
+                       folder: FolderOptions = FolderOptions(), item_keys: Sequence[str] | None = None) -> ImageStore:
     text = os.fspath(source)
     path = Path(text)
     if not path.exists() and not isinstance(source, Path):
@@ -175,7 +176,10 @@ def _from_name_or_path(source: str | os.PathLike, size, channels, skip_bad, regi
             return _from_npz(path, size, channels, folder.resize)
         raise DataError(f"{path}: not a folder or an .npz file; point to an ImageFolder folder or an .npz")
     if ":" in text and not path.exists() and not text.startswith(("/", ".")):
-        return _from_dataset(_call_factory(text), size, channels, resize=folder.resize)
+        # ``item_keys=`` reaches here from Python only: the CLI and config files have no such option
+        fix = (f"make {text!r} return (image, label) pairs, or dicts with keys among those (in Python, "
+               "load_data also takes item_keys=(image_key, label_key))")
+        return _from_dataset(_call_factory(text), size, channels, item_keys, folder.resize, keys_fix=fix)
     names = ", ".join(repr(n) for n in sorted(_datasets(registry)))
     raise DataError(
         f"{text!r} does not exist; DATA must be a folder in ImageFolder layout, an .npz file, "
@@ -333,6 +337,9 @@ def _convert_in_chunks(x: np.ndarray, out_shape: tuple[int, ...], where: str, si
         if x.dtype.kind == "f" and not (np.isfinite(span[0]) and np.isfinite(span[1])):
             bad = next(i for i in range(len(x)) if not np.isfinite(x[i]).all())
             raise DataError(f"{where}: float image {bad} holds NaN or inf; clean the data first")
+        if x.dtype.kind in "iu" and x.dtype != np.uint16 and span[0] >= 0 and span[1] > 255:
+            image = int(np.unravel_index(np.argmax(x), x.shape)[0])
+            raise too_bright(where, x.dtype, int(span[1]), image)
     out = torch.empty(len(x), *out_shape, dtype=torch.uint8)
     for start in range(0, len(x), CHUNK):
         chunk = torch.from_numpy(np.array(_to_uint8(x[start:start + CHUNK], where, span), copy=True, order="C"))
@@ -362,7 +369,7 @@ def _check_label_array(y: np.ndarray, where: str) -> torch.Tensor:
 
 
 def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=None,
-                  resize: str = DEFAULT_RESIZE) -> ImageStore:
+                  resize: str = DEFAULT_RESIZE, keys_fix: str = KEYS_FIX) -> ImageStore:
     try:
         n = len(dataset)  # type: ignore[arg-type]
     except TypeError as exc:
@@ -374,7 +381,7 @@ def _from_dataset(dataset: torch.utils.data.Dataset, size, channels, item_keys=N
     for index in range(n):
         item = item_of(dataset, index)
         if index == 0:
-            form = item_form(item, type(dataset).__name__, item_keys)
+            form = item_form(item, type(dataset).__name__, item_keys, keys_fix)
         image, label = form.split(item, index, type(dataset).__name__)
         labels.append(checked_label(label, f"item {index}"))
         images.append(_image_to_chw_uint8(image, f"item {index}", channels))

@@ -47,7 +47,7 @@ from ganaug.generator import TrainedGenerator
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.mix.arguments import check_arguments, checked_cap, checked_labels, checked_threshold, class_indices
 from ganaug.mix.bank import SyntheticBank
-from ganaug.mix.formats import ItemFormat, detect_format
+from ganaug.mix.formats import ItemFormat, check_size, detect_format
 from ganaug.mix.gate import gate, measure_fidelity
 from ganaug.mix.policies import (
     TOP_UP_BELOW,
@@ -138,8 +138,11 @@ class SyntheticMix(Dataset):
         self.ratio = check_ratio(ratio, class_policy, synthetic_only)
         self._seeded_transform = SeededTransform(transform, self.seed) if transform is not None else None
 
-        self.item_form = item_form(item_of(real, 0, "the real dataset"), type(real).__name__, item_keys) if len(
-            real) else ItemForm()  # type: ignore[arg-type]
+        items = len(real)  # type: ignore[arg-type]
+        first = item_of(real, 0, "the real dataset") if items else None
+        self.item_form = item_form(first, type(real).__name__, item_keys) if items else ItemForm()
+        if items and not synthetic_only:  # real items are served beside synthetic ones: refuse another size now
+            check_size(self.item_form.split(first, 0, "the real dataset")[0], generator.image_shape)
         keys = (self.item_form.image_key, self.item_form.label_key) if self.item_form.mapping else None
         real_labels = checked_labels(labels) if labels is not None else read_labels(real, keys)
         if len(real_labels) != len(real):  # type: ignore[arg-type]

@@ -47,10 +47,36 @@ class ItemFormat:
         return np.ascontiguousarray(values.numpy()).astype(self.dtype, copy=False)
 
 
+def check_size(image: Any, image_shape: tuple[int, int, int]) -> None:
+    """Refuse a real image whose height and width differ from the generator's (C, H, W) ``image_shape``.
+
+    Run before any work: otherwise the fidelity judge, fitted on the real images, fails inside
+    scikit-learn on the generator's samples. Only a size that no reading of the axes (CHW, HWC, HW) gives is
+    refused; the rest (channels, layout) is :func:`detect_format`'s.
+    """
+    sizes: list[tuple[int, ...]] = []
+    if isinstance(image, Image.Image):
+        sizes = [(image.size[1], image.size[0])]
+    elif isinstance(image, (torch.Tensor, np.ndarray)):
+        shape = tuple(image.shape)
+        if len(shape) == 2:
+            sizes = [shape]
+        elif len(shape) == 3:
+            sizes = [size for size, channel in ((shape[1:], shape[0]), (shape[:2], shape[-1])) if channel in (1, 3, 4)]
+    height, width = image_shape[1:]
+    if sizes and (height, width) not in sizes:
+        size = sizes[0]
+        target = str(height) if height == width else f"({height}, {width})"
+        raise DataError(f"real images are {size[0]}x{size[1]} (HxW, item 0) but the generator makes {height}x{width}; "
+                        "train the generator at the real images' size, or load the real data to match: "
+                        f"SyntheticMix(ganaug.load_data(real, image_size={target}), ...)")
+
+
 def detect_format(samples: Sequence[Any], image_shape: tuple[int, int, int]) -> ItemFormat:
     """Infer the real items' image format from a few of them, checking it fits ``image_shape``."""
     channels, height, width = image_shape
     first = samples[0]
+    check_size(first, image_shape)
     if isinstance(first, Image.Image):
         mode_channels = len(first.getbands())
         if first.size != (width, height) or (mode_channels != channels and first.mode not in ("P", "RGBA", "LA")):
