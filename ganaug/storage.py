@@ -3,8 +3,10 @@
 A folder holds one weights file (tensors) and one JSON file (everything else, plus the SHA-256 of
 the weights file and the SHA-256 of the JSON's own content, ``meta_sha256``). It is written into a hidden temporary folder, each file fsynced, then renamed
 into place, so a kill at any moment leaves either the previous folder or the complete new one. On
-read both checksums are verified, so a damaged or edited ``meta.json`` is refused like damaged weights
-(folders written before ``meta_sha256`` existed are read without that check). Checkpoints and saved generators are both written this way.
+read both checksums are verified, so a damaged or edited ``meta.json`` is refused like damaged weights.
+A JSON file without ``meta_sha256`` is refused too (its checksum line was deleted, or the file was cut
+short), unless it is a file as ganaug 0.1.0 wrote it before that checksum existed
+(:func:`predates_checksums`). Checkpoints and saved generators are both written this way.
 """
 
 from __future__ import annotations
@@ -50,6 +52,35 @@ def meta_checksum(meta: dict[str, Any]) -> str:
 def seal_meta(meta: dict[str, Any]) -> dict[str, Any]:
     """``meta`` with its checksum (re)computed; tools that edit a meta file on purpose call it."""
     return {**meta, META_CHECKSUM: meta_checksum(meta)}
+
+
+PRE_CHECKSUM_KEYS = {
+    "ganaug-checkpoint": frozenset({
+        "format", "ganaug_version", "step", "model", "model_config", "train_config", "classes", "image_shape",
+        "opt_g", "opt_d", "lr_scale", "rollbacks", "world_size", "rng_cpu", "rng_cuda", "rng_ranks", "rng_noise",
+        "sha256"}),
+    "ganaug-generator": frozenset({"format", "model", "model_config", "classes", "image_shape", "sha256"}),
+}
+"""The keys of the JSON files ganaug 0.1.0 wrote, before ``meta_sha256``, by their ``format``."""
+
+PRE_CHECKSUM_TRAIN_FIELDS = frozenset({
+    "batch_size", "channels", "channels_last", "checkpoint_every", "collapse_warning", "collapse_warning_after",
+    "compile", "device", "diversity_samples", "fast_path", "grid_per_class", "image_size", "keep_checkpoints",
+    "log_every", "max_rollbacks", "model", "out", "progress", "resume", "rollback_lr_factor", "sample_every", "seed",
+    "skip_bad", "steps", "tensorboard"})
+"""The training options of 0.1.0, the ``train_config`` of its checkpoints."""
+
+
+def predates_checksums(meta: dict[str, Any]) -> bool:
+    """Whether ``meta`` is a file as ganaug 0.1.0 wrote it, so it may lack ``meta_sha256``.
+
+    A file holds no version that tells, so its keys do: 0.1.0's files hold none that came later (a
+    checkpoint's training options included). A later file without its checksum was edited or damaged.
+    """
+    keys = PRE_CHECKSUM_KEYS.get(meta.get("format"))
+    train = meta.get("train_config", {})
+    return (keys is not None and set(meta) <= keys and isinstance(train, dict)
+            and set(train) <= PRE_CHECKSUM_TRAIN_FIELDS)
 
 
 def _fsync(path: Path) -> None:
@@ -116,9 +147,8 @@ def remove_atomically(folder: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
-def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
-                meta_name: str = META_FILE) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read and verify a folder written by :func:`write_folder_atomically`."""
+def read_meta(folder: Path, weights_name: str = WEIGHTS_FILE, meta_name: str = META_FILE) -> dict[str, Any]:
+    """The verified JSON of a folder written by :func:`write_folder_atomically`, without reading its weights."""
     folder = Path(folder)
     weights, meta_path = folder / weights_name, folder / meta_name
     for path in (weights, meta_path):
@@ -135,8 +165,19 @@ def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
         raise CheckpointError(f"{meta_path}: unreadable JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{meta_path}: expected a JSON object")
+    if META_CHECKSUM not in meta and not predates_checksums(meta):
+        raise CheckpointError(f"{meta_path}: no checksum ({META_CHECKSUM}), so the file was edited or damaged after "
+                              "writing; restore it from a copy, or train anew")
     if META_CHECKSUM in meta and meta[META_CHECKSUM] != meta_checksum(meta):
         raise CheckpointError(f"{meta_path}: checksum mismatch (the file was damaged or edited after writing)")
+    return meta
+
+
+def read_folder(folder: Path, weights_name: str = WEIGHTS_FILE,
+                meta_name: str = META_FILE) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read and verify a folder written by :func:`write_folder_atomically`."""
+    meta = read_meta(folder, weights_name, meta_name)
+    weights = Path(folder) / weights_name
     expected = meta.get("sha256")
     if expected != sha256_of(weights):
         raise CheckpointError(f"{weights}: checksum mismatch (file damaged or changed after writing)")

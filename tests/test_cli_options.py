@@ -30,7 +30,7 @@ def test_flags_are_validated_by_the_config_not_by_hand(tmp_path):
     result = runner.invoke(main, ["gain", "digits", "--train-gan", "--ratios", "0.5,x"])
     assert result.exit_code == 1 and "--ratios '0.5,x': use a comma list of numbers" in result.output
     result = runner.invoke(main, ["train", "digits", "--steps", "-1", "--out", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "steps=-1 must be >= 0" in result.output
+    assert result.exit_code == 1 and "steps=-1 must be >= 1" in result.output
     result = runner.invoke(main, ["train", "digits", "--nproc", "-3"])
     assert result.exit_code == 2 and "-3 is not in the range x>=1" in result.output
 

@@ -52,7 +52,7 @@ class GainConfig:
                               flag=True)
     gan_model: str = option("auto", "Generator family trained with train_gan; 'auto' as in fit (by the images' "
                             "shape).", flag=True)
-    gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=0, flag=True)
+    gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=1, flag=True)
     gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1)
     keep_generators: bool = option(False, "With train_gan and an output folder, save each seed's generator to "
                                    "<out>/generators/seed<N> (load it with ganaug.load, or pass it as --generator).",

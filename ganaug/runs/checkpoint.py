@@ -30,6 +30,7 @@ from ganaug.runs.metadata import check_checkpoint_meta
 from ganaug.storage import (
     META_FILE,
     read_folder,
+    read_meta,
     remove_atomically,
     write_folder_atomically,
 )
@@ -161,19 +162,24 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
     return sorted(inside, key=lambda p: int(p.name[len(prefix):]), reverse=True)
 
 
-def read_checkpoint(folder: Path) -> Checkpoint:
-    """Read, verify and parse one checkpoint folder."""
-    tensors, meta = read_folder(folder)
+def read_checkpoint(folder: Path, *, weights: bool = True) -> Checkpoint:
+    """Read, verify and parse one checkpoint folder; ``weights=False`` reads its metadata alone (no tensors)."""
+    tensors, meta = read_folder(folder) if weights else ({}, read_meta(folder))
     return Checkpoint.parse(Path(folder), tensors, meta)
 
 
-def latest_checkpoint(run_dir: Path) -> Checkpoint | None:
-    """The newest checkpoint of a run that verifies and parses; damaged newer ones are skipped with a warning."""
+def latest_checkpoint(run_dir: Path, *, weights: bool = True) -> Checkpoint | None:
+    """The newest checkpoint of a run that verifies and parses; damaged newer ones are skipped with a warning.
+
+    ``weights=False`` is a quick look before the work (its metadata alone, damaged ones skipped quietly): the
+    real read, with the weights, warns.
+    """
     for folder in checkpoint_dirs(run_dir):
         try:
-            return read_checkpoint(folder)
+            return read_checkpoint(folder, weights=weights)
         except CheckpointError as exc:
-            warnings.warn(f"skipping damaged checkpoint: {exc}", stacklevel=2)
+            if weights:
+                warnings.warn(f"skipping damaged checkpoint: {exc}", stacklevel=2)
     return None
 
 

@@ -36,7 +36,7 @@ class TrainConfig:
                         "grayscale images up to 64 px, biggan for colour images of 32 px and up and for anything "
                         "larger than 64 px (see the README).", flag=True)
     steps: int = option(2000, "Generator updates to run in total (a resumed run continues up to this number).",
-                        minimum=0, flag=True)
+                        minimum=1, flag=True)
     batch_size: int | None = option(
         None, "Real images per discriminator update (per process). None picks by device: 64 on the CPU, 512 on "
         "CUDA; the learning rates stay the family's either way.", minimum=1, flag=True)
@@ -45,7 +45,8 @@ class TrainConfig:
                        flag=True)
     out: str | None = option(None, "Run folder for logs, grids and checkpoints; None keeps everything in memory.",
                              flag=True)
-    resume: bool = option(False, "Continue from the newest valid checkpoint in `out` (start fresh if there is none).",
+    resume: bool = option(False, "Continue from the newest valid checkpoint in `out` (start fresh in a folder "
+                          "without a run; refused when a run's checkpoints are all gone or damaged).",
                           flag=True)
     checkpoint_every: int = option(500, "Steps between checkpoints (and the most a crash can cost).", minimum=1,
                                    flag=True)
@@ -108,6 +109,8 @@ class TrainConfig:
                                "installed.")
 
     def __post_init__(self) -> None:
+        if type(self.steps) is int and self.steps == 0:  # a run of 0 steps would save an untrained generator
+            raise ConfigError("TrainConfig: steps=0 trains nothing; pass steps >= 1")
         validate(self)
         if self.resume and self.out is None:
             raise ConfigError("resume=True needs out= (the run folder to resume from)")

@@ -23,13 +23,7 @@ import torch
 
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
-from ganaug.errors import (
-    DISK_FULL,
-    CheckpointError,
-    ConfigError,
-    DiskFullError,
-    TrainingInterrupted,
-)
+from ganaug.errors import DISK_FULL, DiskFullError, TrainingInterrupted
 from ganaug.gan import to_unit_range, update_ema
 from ganaug.generator import GENERATOR_META, GENERATOR_WEIGHTS, TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
@@ -44,7 +38,14 @@ from ganaug.train.batches import BatchOrder
 from ganaug.train.config import AUTO_FAMILY, TrainConfig, default_batch_size, resolve_family, split_overrides
 from ganaug.train.monitor import Monitor
 from ganaug.train.numerics import cuda_fast_math, grad_norm
-from ganaug.train.resume import restore_state, resumed_config
+from ganaug.train.resume import (
+    check_data,
+    check_resume,
+    kept_model_options,
+    restore_state,
+    resumed_config,
+    warn_kept,
+)
 from ganaug.train.signals import StopNow, StopRequest
 from ganaug.train.state import TrainingState
 from ganaug.train.wrapping import Wrapping
@@ -74,8 +75,13 @@ def fit(data: DataSource, model: str = AUTO_FAMILY, *, steps: int = 2000, batch_
     config = TrainConfig(model=model, steps=steps, batch_size=batch_size, device=str(device), seed=seed,
                          out=None if out is None else str(out), resume=resume, **train_overrides)
     registry = registry or default_registry()
+    family = None
     if config.model != AUTO_FAMILY:
-        registry.generator(config.model).make_config(**model_overrides)  # refuse bad options before loading data
+        family = registry.generator(config.model)
+        family.make_config(**model_overrides)  # refuse bad options before loading data
+    if config.resume:  # a resume that cannot go on is refused before the data is loaded; the Trainer checks again
+        check_resume(ckpt.latest_checkpoint(Path(config.out), weights=False), RunFolder(config.out), config,
+                     family.name if family else None)
     store = data if isinstance(data, ImageStore) else load_data(
         data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad, registry=registry,
         resize=config.resize, cache=config.cache_data)
@@ -104,6 +110,7 @@ class Trainer:
         self.config = config = dataclasses.replace(config, model=resolve_family(config.model, store.image_shape))
         self.entry = entry or default_registry().generator(config.model)
         self.model_config = dataclasses.asdict(self.entry.make_config(**(model_overrides or {})))
+        self.given_model_options = list(model_overrides or {})
         self.run_folder = RunFolder(config.out) if config.out is not None else None
         self.fast_cuda = self.device.type == "cuda" and config.fast_path
         self.dist: distributed.DistContext | None = None
@@ -157,7 +164,10 @@ class Trainer:
     def _set_up(self) -> None:
         """Run folder, resume or build, disk check, wrapping, config.json, monitor."""
         self._prepare_run_folder()
-        checkpoint = ckpt.latest_checkpoint(self.run_folder.path) if self.config.resume and self.run_folder else None
+        checkpoint = None
+        if self.config.resume and self.run_folder is not None:
+            checkpoint = ckpt.latest_checkpoint(self.run_folder.path)
+            check_resume(checkpoint, self.run_folder, self.config, self.config.model)
         if checkpoint is not None:
             self._resume(checkpoint)
         else:
@@ -341,15 +351,12 @@ class Trainer:
         self.run_folder.check_free_space(2 * (weights + adam))  # the new checkpoint is written before pruning
 
     def _resume(self, checkpoint: ckpt.Checkpoint) -> None:
-        if checkpoint.model != self.config.model:
-            raise ConfigError(f"{checkpoint.folder} was trained with model {checkpoint.model!r}, not "
-                              f"{self.config.model!r}")
-        if checkpoint.classes != self.store.classes or checkpoint.image_shape != self.store.image_shape:
-            raise CheckpointError(
-                f"{checkpoint.folder} was trained on classes {checkpoint.classes} and images {checkpoint.image_shape}; "
-                f"this data has classes {self.store.classes} and images {self.store.image_shape}"
-            )
-        self.config = resumed_config(self.config, checkpoint, world_size=self.world_size, batch_auto=self.batch_auto)
+        """Continue from ``checkpoint`` with its options, warning about the given ones it overrides."""
+        check_data(checkpoint, self.run_folder, self.store)
+        self.config, kept = resumed_config(self.config, checkpoint, world_size=self.world_size,
+                                           batch_auto=self.batch_auto)
+        saved = dataclasses.asdict(self.entry.make_config(**checkpoint.model_config))
+        warn_kept(kept + kept_model_options(self.given_model_options, self.model_config, saved))
         self.model_config = checkpoint.model_config
         self._build()
         restore_state(self.state, checkpoint, rank=self.rank, world_size=self.world_size, seed=self.config.seed)
