@@ -50,7 +50,7 @@ def main() -> None:
                                ratios=tuple(args.ratios), lr_schedule=args.lr_schedule,
                                steps=args.steps, gan_steps=args.gan_steps, device="cpu", progress=False,
                                gan_overrides={"g_channels": args.gan_channels, "d_channels": args.gan_channels},
-                               filter_confidence=args.filter_confidence, out=args.out / f"per_class_{n}")
+                               filter_confidence=args.filter_confidence, out=args.out / f"per_class_{n}", overwrite=True)
         print(f"\n### {n} images per class ({args.seeds} seeds, {(time.perf_counter() - started) / 60:.1f} min)\n")
         print(report.to_markdown())
         for line in report.verdict():

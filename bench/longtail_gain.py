@@ -65,7 +65,7 @@ def main() -> None:
               "fidelity_gate": not args.no_gate, "progress": False, "quality_samples": 100,
               "synthetic_weights": tuple(args.synthetic_weights), "arms": tuple(args.arms),
               "lr_schedule": args.lr_schedule}
-    report = ganaug.evaluate_gain(subset, test, generator=generator, steps=args.steps, out=args.out, **common)
+    report = ganaug.evaluate_gain(subset, test, generator=generator, steps=args.steps, out=args.out, overwrite=True, **common)
     print(report.to_markdown())
     for line in report.verdict():
         print("-", line)
@@ -76,7 +76,7 @@ def main() -> None:
     for arm, values in recall.items():
         print(f"| {arm} | " + " | ".join(f"{100 * v:.1f}" for v in values[5:]) + " |")
     if args.budget_check:
-        longer = ganaug.evaluate_gain(subset, test, generator=generator, steps=3 * args.steps, out=args.out / "x3",
+        longer = ganaug.evaluate_gain(subset, test, generator=generator, steps=3 * args.steps, out=args.out / "x3", overwrite=True,
                                       **{**common, "ratios": (), "synthetic_only": False, "synthetic_weights": (),
                                          "arms": ()})
         for name, rep in ((f"{args.steps} steps", report), (f"{3 * args.steps} steps", longer)):

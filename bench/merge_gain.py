@@ -63,7 +63,7 @@ def main() -> None:
             print(f"| {arm} | " + " | ".join(f"{100 * v:.1f}" for v in recall[-args.tail:]) + " | "
                   + ", ".join(f"{v:.1f}" for v in per_seed) + " |")
     if args.out:
-        report.save(args.out)
+        report.save(args.out, overwrite=True)
         print(f"\nwrote {args.out}")
 
 

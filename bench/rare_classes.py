@@ -118,7 +118,7 @@ def main() -> None:
                       top_up_below=args.top_up_below, ratios=tuple(args.ratios), arms=tuple(args.arms),
                       variation_strengths=tuple(args.variation_strengths), plan=args.plan,
                       plan_quick=args.plan_quick, plan_steps=args.plan_steps,
-                      device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder,
+                      device=args.device, progress=False, out=folder / f"seed{args.seed}" if args.seeds == 1 else folder, overwrite=True,
                       **SETTINGS[name])
         if args.generators is not None:  # one seed at a time: each seed's own generator
             if args.seeds != 1:

@@ -33,7 +33,7 @@ MaskArg = str | Path | torch.Tensor | np.ndarray | None
 
 
 def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task: str = "inpaint",
-            masks: MaskArg = None, seed: int = 0, device: str = "cpu",
+            masks: MaskArg = None, seed: int = 0, device: str = "cpu", resize: bool = False,
             registry: Registry | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Restore damaged images of known classes; returns ``(images, labels)`` (uint8 (N, C, H, W), int64).
 
@@ -45,21 +45,43 @@ def restore(generator: TrainedGenerator | str | Path, data: DataSource, *, task:
             all), a folder of mask images named like ``data``'s image files (``masks/<class>/<name>.png``
             or ``masks/<name>.png``; ``data`` must then be a folder), an ``.npy``/``.npz`` file or an
             array of one mask per image (N, H, W), in the order of ``data``; 1 (or 255) where a pixel
-            is missing. Mask images are resized like the images (nearest neighbour, by the same crop rule).
+            is missing (grey values are refused: a mask is black and white).
         seed: the latent's seed (and the random boxes').
         device: where the generator runs when given as a path.
+        resize: bring images of another size or colour to the generator's first (and mask images with
+            them, nearest neighbour, by the same crop rule); without it they are refused, since the
+            restored images would silently come back at another size or in grey.
         registry: where a saved generator's family and a named data set are looked up; the default
             registry when omitted.
     """
     if not isinstance(generator, TrainedGenerator):
         generator = load(generator, device=device, registry=registry)
     channels, height, width = generator.image_shape
-    store = load_data(data, image_size=(height, width), channels=channels, min_classes=1, registry=registry)
+    if resize:
+        store = load_data(data, image_size=(height, width), channels=channels, min_classes=1, registry=registry)
+    else:
+        store = load_data(data, min_classes=1, registry=registry)
+        if store.image_shape != tuple(generator.image_shape):
+            raise DataError(f"the input {_name(data)} holds {_describe_shape(store.image_shape)} images, the "
+                            f"generator makes {_describe_shape(generator.image_shape)}; pass --resize (resize=True) "
+                            "to bring them to its size and colour first, or use a generator trained at their size")
     labels = _generator_labels(store, generator)
     mask_folder = masks is not None and not isinstance(masks, (torch.Tensor, np.ndarray)) and Path(masks).is_dir()
-    read = _mask_folder(Path(masks), data, store) if mask_folder else _read_masks(masks, store)  # type: ignore[arg-type]
+    read = (_mask_folder(Path(masks), data, store, resize) if mask_folder  # type: ignore[arg-type]
+            else _read_masks(masks, store))
     restored = generator.restore(store.images, labels, task=task, masks=read, seed=seed)
     return restored, labels
+
+
+def _name(data: DataSource) -> str:
+    return str(data) if isinstance(data, (str, Path)) else type(data).__name__
+
+
+def _describe_shape(shape) -> str:
+    """``(3, 16, 16)`` as "16x16 RGB" (or "grey", or "N-channel")."""
+    channels, height, width = shape
+    colour = {1: "grey", 3: "RGB"}.get(channels, f"{channels}-channel")
+    return f"{width}x{height} {colour}"
 
 
 def input_files(data: DataSource) -> list[Path] | None:
@@ -75,7 +97,7 @@ def input_files(data: DataSource) -> list[Path] | None:
     return [path.relative_to(root) for path, _ in scan.files]
 
 
-def _mask_folder(folder: Path, data: DataSource, store: ImageStore) -> torch.Tensor:
+def _mask_folder(folder: Path, data: DataSource, store: ImageStore, resize: bool) -> torch.Tensor:
     """One mask per input image from ``folder``, found by the image's name (``<class>/<name>.*`` or ``<name>.*``)."""
     files = input_files(data)
     if files is None:
@@ -89,7 +111,7 @@ def _mask_folder(folder: Path, data: DataSource, store: ImageStore) -> torch.Ten
         if found is None:
             missing.append(relative)
             continue
-        masks.append(_mask_image(found, store, resize=True))
+        masks.append(_mask_image(found, store, resize=resize))
     if missing:
         raise DataError(f"the mask folder {folder} has no mask for {len(missing)} of the {len(files)} input images, "
                         f"first: {missing[0]} (looked for {folder / missing[0].parent / missing[0].stem}.* and "
@@ -161,5 +183,6 @@ def _mask_image(path: Path, store: ImageStore, resize: bool = False) -> torch.Te
     except (OSError, UnidentifiedImageError) as exc:
         raise DataError(f"cannot read the mask image {path}: {exc}") from None
     if mask.shape != (height, width):
-        raise DataError(f"the mask image {path} is {mask.shape[1]}x{mask.shape[0]}, the images {width}x{height}")
+        raise DataError(f"the mask image {path} is {mask.shape[1]}x{mask.shape[0]}, the images {width}x{height}; "
+                        "make the masks the images' size (with --resize, a mask folder's images are resized with them)")
     return torch.from_numpy(mask.copy())

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganaug.errors import CheckpointError
@@ -83,6 +85,19 @@ def predates_checksums(meta: dict[str, Any]) -> bool:
             and set(train) <= PRE_CHECKSUM_TRAIN_FIELDS)
 
 
+def _save_weights(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """``safetensors`` ``save_file``, its I/O failures (a full disk, a read-only folder) raised as the ``OSError``
+    they are, with the file's name, so they get the same message as every other write."""
+    try:
+        save_file(tensors, str(path))
+    except SafetensorError as exc:
+        code = re.search(r"os error (\d+)|code: (\d+)", str(exc))
+        if code is None:
+            raise
+        number = int(code.group(1) or code.group(2))
+        raise OSError(number, os.strerror(number), str(path)) from exc
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -118,7 +133,7 @@ def write_folder_atomically(target: Path, tensors: dict[str, torch.Tensor], meta
     try:
         tmp.mkdir()
         weights = tmp / weights_name
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(weights))
+        _save_weights({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, weights)
         _fsync(weights)
         meta = seal_meta({**meta, "sha256": sha256_of(weights)})
         with open(tmp / meta_name, "w", encoding="utf-8") as handle:

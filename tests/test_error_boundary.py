@@ -46,7 +46,9 @@ def _raise_a_bug(*args, **kwargs):
 def test_a_bug_is_one_line_with_the_saved_traceback_and_debug_shows_it(tmp_path, monkeypatch):
     monkeypatch.setenv("GANAUG_CRASH_DIR", str(tmp_path / "crashes"))
     monkeypatch.setattr("ganaug.generator.load", _raise_a_bug)
-    result = CliRunner().invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "x.npz")])
+    run = tmp_path / "run"
+    run.mkdir()
+    result = CliRunner().invoke(main, ["sample", str(run), "--out", str(tmp_path / "x.npz")])
     assert result.exit_code == BUG_EXIT
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output
@@ -57,10 +59,10 @@ def test_a_bug_is_one_line_with_the_saved_traceback_and_debug_shows_it(tmp_path,
     text = saved.read_text()
     assert "command: " in text and "Traceback (most recent call last)" in text and "_raise_a_bug" in text
 
-    debug = CliRunner().invoke(main, ["--debug", "sample", str(tmp_path), "--out", str(tmp_path / "x.npz")])
+    debug = CliRunner().invoke(main, ["--debug", "sample", str(run), "--out", str(tmp_path / "x.npz")])
     assert isinstance(debug.exception, KeyError)  # the traceback is shown, not caught
     monkeypatch.setenv("GANAUG_DEBUG", "1")
-    assert isinstance(CliRunner().invoke(main, ["sample", str(tmp_path), "--out", str(tmp_path / "y.npz")]).exception,
+    assert isinstance(CliRunner().invoke(main, ["sample", str(run), "--out", str(tmp_path / "y.npz")]).exception,
                       KeyError)
 
 

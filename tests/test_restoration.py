@@ -108,7 +108,7 @@ def test_sample_of_an_image_family_needs_sources(run, tmp_path, data):
 
 
 def _input_folder(data, root):
-    """Two classes of the tiny data as PNG files, 16x16 (twice the generator's size)."""
+    """Two classes of the tiny data as PNG files, 16x16 (twice the generator's size: restored with resize)."""
     for label in (0, 2):
         folder = root / data.classes[label]
         folder.mkdir(parents=True)
@@ -127,7 +127,7 @@ def test_a_mask_folder_pairs_masks_with_images_by_name_and_the_output_keeps_the_
         (masks / relative).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask).save(masks / f"{relative}.png")
     result = CliRunner().invoke(main, ["restore", str(run), str(source), "--masks", str(masks),
-                                       "--out", str(tmp_path / "out")])
+                                       "--out", str(tmp_path / "out"), "--resize"])
     assert result.exit_code == 0, result.output
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
     assert written == sorted(str(p.relative_to(source)) for p in source.rglob("*.png"))
@@ -145,9 +145,9 @@ def test_a_mask_folder_with_a_missing_mask_or_for_an_npz_is_refused_by_name(run,
     masks.mkdir()
     Image.fromarray(np.zeros((16, 16), dtype=np.uint8)).save(masks / "scan0.png")
     with pytest.raises(ganaug.DataError, match=r"no mask for 2 of the 4 input images, first: .*scan1\.png"):
-        restore(run, source, masks=masks)
+        restore(run, source, masks=masks, resize=True)
     with pytest.raises(ganaug.DataError, match="INPUT must be a folder too"):
-        restore(run, damaged, masks=masks)
+        restore(run, damaged, masks=masks, resize=True)
 
 
 class PrivateImg2ImgPlugin:

@@ -107,6 +107,26 @@ def test_a_full_disk_keeps_the_last_checkpoint_and_resume_continues_after(tiny_s
     assert checkpoint_dirs(tmp_path)[0].name == "step_00000006"
 
 
+def test_a_full_disk_while_the_weights_are_written_gets_the_full_disk_message(tiny_store, tmp_path, monkeypatch):
+    """safetensors reports a full disk as its own SafetensorError, not as an OSError: it must read the same."""
+    import ganaug.storage as storage
+    from safetensors import SafetensorError
+
+    real_save, calls = storage.save_file, []
+
+    def save_until_full(tensors, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+        return real_save(tensors, path)
+
+    monkeypatch.setattr(storage, "save_file", save_until_full)
+    with pytest.raises(DiskFullError, match=r"the disk is full: writing .*weights.safetensors failed at step 4 .*"
+                                            r"step_00000002.*--resume"):
+        fit(tiny_store, "test_cdcgan", steps=6, out=tmp_path, checkpoint_every=2, **FAST)
+    assert [p.name for p in checkpoint_dirs(tmp_path)] == ["step_00000002"]
+
+
 def test_the_cli_reports_a_full_disk_in_one_line(npz, tmp_path, monkeypatch):
     from click.testing import CliRunner
 

@@ -14,6 +14,7 @@ from ganaug.gain.arms import CLASSIC, REAL, Arm, arm_from_name
 from ganaug.gain.config import METRICS
 from ganaug.metrics.fidelity import FidelityReport
 from ganaug.metrics.stats import holm, mean_ci, paired_difference
+from ganaug.outputs import check_destination
 
 
 @dataclass
@@ -206,8 +207,10 @@ class GainReport:
                              zip(self.classes, per_class["frechet_distance"], per_class["kernel_distance"])) + ".")
         return "\n".join(lines) + "\n"
 
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write gain.json, gain.md and the two plots into ``folder``; one that already holds files is refused
+        unless ``overwrite`` (then files of the same name are replaced)."""
+        folder = check_destination(folder, overwrite=overwrite, option="folder", allow_array=False)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "gain.json").write_text(json.dumps(self.to_dict(), indent=2, default=_json_default))
         (folder / "gain.md").write_text(self.to_markdown() + "\n" + "\n".join(f"- {v}" for v in self.verdict()) + "\n")

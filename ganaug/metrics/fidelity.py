@@ -194,6 +194,9 @@ class FidelityJudge:
         targets = self.labels.numpy()
         counts = np.bincount(targets, minlength=len(self.classes))
         judged = counts >= 2
+        if not judged.any():
+            raise DataError("the fidelity judge needs at least one class with 2 or more real images; these classes "
+                            f"have {', '.join(str(int(n)) for n in counts[:10])}: add images")
         self.judged_classes = [int(k) for k in np.nonzero(judged)[0]]
         if self.kind == "pixels":
             self._fit_pixels(targets, counts, components, folds or 5, seed)

@@ -65,7 +65,11 @@ class Monitor:
         and open TensorBoard when it is installed."""
         self.opened_at = time.perf_counter()
         self.real_diversity = per_class_diversity(self.store.images, self.store.labels, self.store.num_classes)
-        if self.enabled:
+        if self.enabled and max(self.store.class_counts()) < 2:
+            warnings.warn(f"no class has 2 or more images ({self.store.num_classes} classes, {len(self.store)} "
+                          "images), so no judge can learn what a class looks like: the run trains without fidelity "
+                          "scores; add images (2 or more per class) to judge the samples", stacklevel=2)
+        elif self.enabled:
             self.judge = FidelityJudge(self.store.images, self.store.labels, self.store.classes, kind=self.config.judge,
                                        device=self.config.device, seed=self.config.seed)
             self._real_features()

@@ -77,6 +77,20 @@ def test_a_class_with_one_image_is_unjudged_not_failed():
     assert report.passes(2) is None
 
 
+@pytest.mark.parametrize("kind", ["pixels", "cnn"])
+def test_no_class_with_two_images_is_a_clear_error_not_a_division_by_zero(kind):
+    store = make_tiny_data((1, 8, 8), num_classes=2, per_class=1)
+    with pytest.raises(ganaug.DataError, match="at least one class with 2 or more real images"):
+        FidelityJudge(store.images, store.labels, store.classes, kind=kind)
+
+
+def test_training_on_one_image_per_class_warns_and_trains_without_fidelity(tmp_path):
+    store = make_tiny_data((1, 8, 8), num_classes=2, per_class=1)
+    with pytest.warns(UserWarning, match="no class has 2 or more images"):
+        generator = ganaug.fit(store, "test_cdcgan", steps=1, batch_size=2, progress=False, out=tmp_path / "run")
+    assert generator.fidelity is None
+
+
 def test_the_fail_line_allows_for_the_error_of_a_yardstick_from_few_images():
     # yardstick 0.6 from 30 images (20 real + the prior's 10): standard error sqrt(0.6 * 0.4 / 30) ~ 0.089
     few = FidelityReport(["a", "b", "c"], [0.40, 0.30, 0.40], [0.6, 0.6, 0.6], min_fidelity=0.8,
