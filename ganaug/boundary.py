@@ -21,13 +21,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganaug.errors import DISK_FULL, GanaugError, TrainingInterrupted
+from ganaug.errors import DISK_FULL, GanaugError, TrainingInterrupted, is_out_of_memory
 
 BUG_EXIT = 70
 DEBUG_ENV = "GANAUG_DEBUG"
 REPORT_HINT = "please report it with that file (and the command you ran) to the ganaug maintainers"
-
-_OUT_OF_MEMORY_MARKS = ("can't allocate memory", "out of memory", "cannot allocate memory")
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ def describe(exc: BaseException, *, traceback_dir: Path | None = None) -> Failur
         return Failure(str(exc), 1)
     if isinstance(exc, KeyboardInterrupt):
         return Failure("interrupted (Ctrl-C)", 130)
-    if isinstance(exc, MemoryError) or _looks_out_of_memory(exc):
+    if is_out_of_memory(exc):
         return Failure(f"out of memory ({_first_line(exc)}); use smaller images (--image-size), fewer images per "
                        "call (--per-class) or a smaller model", 1)
     if isinstance(exc, OSError) and (exc.errno is not None or exc.filename):
@@ -104,10 +102,6 @@ def _describe_os_error(exc: OSError) -> str:
     }
     hint = hints.get(exc.errno, "check the path and the disk")
     return f"{name}: {reason}; {hint}"
-
-
-def _looks_out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, RuntimeError) and any(mark in str(exc).lower() for mark in _OUT_OF_MEMORY_MARKS)
 
 
 def _first_line(exc: BaseException) -> str:

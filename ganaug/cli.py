@@ -48,6 +48,9 @@ class PluginCommandsGroup(click.Group):
             if ctx.meta.get("ganaug.debug") or debug_requested():
                 raise
             failure = describe(exc)
+            from ganaug.progress import end_bars
+
+            end_bars()  # a progress bar's line ends before the message
             prefix = "" if isinstance(exc, TrainingInterrupted) else "Error: "
             click.echo(prefix + failure.message, err=True)
             ctx.exit(failure.exit_code)

@@ -18,17 +18,24 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ganaug.errors import ConfigError
 
 _MISSING = dataclasses.MISSING
 
+MAX_STEPS = 10**9
+"""The most steps (and steps between checkpoints, logs...) any option takes: far beyond any run, and a
+typo of extra digits is refused instead of planning a run that never ends."""
+MAX_BATCH = 65536
+"""The largest batch any option takes: far beyond what a GPU holds for images, refused before loading."""
+
 
 def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _MISSING, minimum: float | None = None,
            maximum: float | None = None, above: float | None = None, below: float | None = None,
-           choices: tuple | None = None, flag: bool = False) -> Any:
+           choices: tuple | None = None, check: Callable[[Any], str | None] | None = None,
+           flag: bool = False) -> Any:
     """A config field with its help text and limits.
 
     Args:
@@ -37,11 +44,13 @@ def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _M
         minimum, maximum: inclusive bounds for numbers (and for each number in a tuple).
         above, below: exclusive bounds (``above=0`` for a positive learning rate).
         choices: the allowed values.
+        check: for values a range or list cannot describe: ``check(value)`` returns what is wrong
+            with it and how to fix it (after ``name=value: ``), or None when it is valid.
         flag: the CLI exposes the field as ``--name-with-dashes``; every field is settable from a
             ``--config`` file either way.
     """
     metadata = {"help": help, "minimum": minimum, "maximum": maximum, "above": above, "below": below,
-                "choices": choices, "flag": flag}
+                "choices": choices, "check": check, "flag": flag}
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -49,15 +58,25 @@ def option(default: Any = _MISSING, help: str = "", *, default_factory: Any = _M
 
 def validate(config: Any) -> None:
     """Check every field of ``config`` against its annotation and limits; coerce ints to floats and
-    lists to tuples where the annotation asks. Raises :class:`ConfigError` naming the field."""
+    lists to tuples where the annotation asks.
+
+    Raises:
+        ConfigError: naming every field that is wrong, in one line (``Owner: a=1 must be ...; b=2 ...``),
+            so a config with several mistakes is fixed in one go.
+    """
     hints = typing.get_type_hints(type(config))
-    owner = type(config).__name__
+    problems = []
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
-        coerced = _check_type(f"{field.name}={value!r}", value, hints.get(field.name, Any), owner)
-        if coerced is not value:
-            object.__setattr__(config, field.name, coerced)
-        _check_limits(field.name, _limits_of(type(config), field), coerced, owner)
+        try:
+            coerced = _check_type(f"{field.name}={value!r}", value, hints.get(field.name, Any))
+            if coerced is not value:
+                object.__setattr__(config, field.name, coerced)
+            _check_limits(field.name, _limits_of(type(config), field), coerced)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError(f"{type(config).__name__}: {'; '.join(problems)}")
 
 
 def _limits_of(cls: type, field: dataclasses.Field) -> Mapping[str, Any]:
@@ -80,7 +99,7 @@ def _limits_of(cls: type, field: dataclasses.Field) -> Mapping[str, Any]:
     return own
 
 
-_LIMIT_KEYS = ("minimum", "maximum", "above", "below", "choices")
+_LIMIT_KEYS = ("minimum", "maximum", "above", "below", "choices", "check")
 
 
 def from_options(cls: type, options: Mapping[str, Any], *, what: str | None = None) -> Any:
@@ -131,16 +150,16 @@ def _describe(hint: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(hint, str(hint))
 
 
-def _check_type(where: str, value: Any, hint: Any, owner: str) -> Any:
+def _check_type(where: str, value: Any, hint: Any) -> Any:
     if hint is Any:
         return value
     if _is_union(hint):
         for option_hint in typing.get_args(hint):
             try:
-                return _check_type(where, value, option_hint, owner)
+                return _check_type(where, value, option_hint)
             except ConfigError:
                 continue
-        raise ConfigError(f"{owner}: {where} must be {_describe(hint)}")
+        raise ConfigError(f"{where} must be {_describe(hint)}")
     if hint is type(None):
         if value is None:
             return value
@@ -155,41 +174,45 @@ def _check_type(where: str, value: Any, hint: Any, owner: str) -> Any:
             try:
                 return float(value)
             except OverflowError:
-                raise ConfigError(f"{owner}: {where} is too large for a number") from None
+                raise ConfigError(f"{where} is too large for a number") from None
     elif hint is str:
         if isinstance(value, str):
             return value
     elif typing.get_origin(hint) is tuple:
         if isinstance(value, (list, tuple)):
             item = typing.get_args(hint)[0]
-            return tuple(_check_type(f"{where} (item {i})", v, item, owner) for i, v in enumerate(value))
+            return tuple(_check_type(f"{where} (item {i})", v, item) for i, v in enumerate(value))
     elif typing.get_origin(hint) is dict or hint is dict:
         if isinstance(value, dict):
             return value
     else:
         return value  # a type this module does not know: the family checks it
-    raise ConfigError(f"{owner}: {where} must be {_describe(hint)}")
+    raise ConfigError(f"{where} must be {_describe(hint)}")
 
 
-def _check_limits(name: str, meta: Mapping[str, Any], value: Any, owner: str) -> None:
+def _check_limits(name: str, meta: Mapping[str, Any], value: Any) -> None:
     if value is None:
         return
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        raise ConfigError(f"{owner}: {name}={value!r} is not one of {', '.join(map(repr, choices))}")
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
+    check = meta.get("check")
+    problem = check(value) if check is not None else None
+    if problem:
+        raise ConfigError(f"{name}={value!r}: {problem}")
     numbers = value if isinstance(value, tuple) else (value,)
     for number in numbers:
         if not isinstance(number, (int, float)) or isinstance(number, bool):
             continue
         if isinstance(number, float) and not math.isfinite(number):
-            raise ConfigError(f"{owner}: {name}={value!r} must be a finite number")
+            raise ConfigError(f"{name}={value!r} must be a finite number")
         low, high, above, below = (meta.get(k) for k in ("minimum", "maximum", "above", "below"))
         if (low is not None and number < low) or (high is not None and number > high) or (
                 above is not None and number <= above) or (below is not None and number >= below):
             bounds = [f">= {_number(low)}" if low is not None else "", f"> {_number(above)}" if above is not None else "",
                       f"<= {_number(high)}" if high is not None else "",
                       f"< {_number(below)}" if below is not None else ""]
-            raise ConfigError(f"{owner}: {name}={value!r} must be {' and '.join(b for b in bounds if b)}")
+            raise ConfigError(f"{name}={value!r} must be {' and '.join(b for b in bounds if b)}")
 
 
 def _number(bound: float) -> str:

@@ -17,6 +17,28 @@ from ganaug.errors import ConfigError
 POLICIES = ("color", "translation", "cutout")
 
 
+POLICY_CHOICES = f"choose a comma list of {', '.join(POLICIES)} (or 'auto', 'none')"
+"""The fix named when a family's ``diffaugment`` option is not a policy."""
+
+
+def check_policy(text: str) -> str | None:
+    """What is wrong with a family's ``diffaugment`` option, or None when it is a policy.
+
+    The families' configs call it through their ``limits`` table, so a misspelled policy is refused with the
+    other bad options, before any data is read, rather than at the first training step.
+    """
+    if text in ("auto", "none", ""):
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in POLICIES]
+    if not unknown:
+        return None
+    if parts == [text.strip()]:
+        return f"not a DiffAugment policy; {POLICY_CHOICES}"
+    return f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not a DiffAugment policy; " \
+           f"{POLICY_CHOICES}"
+
+
 def parse_policy(text: str, channels: int) -> tuple[str, ...]:
     """A family's ``diffaugment`` option as policies: a comma list, ``'auto'`` (translation and cutout, plus
     colour for RGB) or ``'none'``."""
@@ -42,7 +64,7 @@ def diff_augment(x: torch.Tensor, policy: Sequence[str], *, translation_ratio: f
         elif name == "cutout":
             x = _cutout(x, cutout_ratio)
         else:
-            raise ConfigError(f"unknown DiffAugment policy {name!r}; choose from {POLICIES}")
+            raise ConfigError(f"diffaugment: {name!r} is not a DiffAugment policy; {POLICY_CHOICES}")
     return x
 
 

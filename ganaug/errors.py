@@ -85,6 +85,19 @@ class OtherRankFailed(GanaugError):
     """In a multi-process run, rank 0 could not set up the run; this rank stops with it."""
 
 
+class OutOfMemoryError(GanaugError, MemoryError):
+    """The memory ran out during work whose size the user chose; the message names the options that shrink it."""
+
+
+_OUT_OF_MEMORY_MARKS = ("can't allocate memory", "out of memory", "cannot allocate memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """``exc`` says the memory ran out: a ``MemoryError``, or torch's RuntimeError from the CPU or CUDA allocator."""
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and any(mark in str(exc).lower() for mark in _OUT_OF_MEMORY_MARKS))
+
+
 DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 """The errnos of a full disk or an exhausted quota."""
 

@@ -27,6 +27,13 @@ def progress(total: int, *, desc: str = "", unit: str = "it", initial: int = 0, 
     return LineProgress(total, desc=desc, unit=unit, initial=initial, stream=stream)
 
 
+def end_bars() -> None:
+    """Close every live tqdm bar, which ends its line: a message printed next (an error) starts a line of its own
+    instead of being glued to the bar. A bar left open by an exception is still alive: the traceback holds it."""
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def _interactive(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and not os.environ.get("CI")

@@ -26,5 +26,6 @@ def test_diffaugment_translation_moves_content():
 
 
 def test_unknown_policy():
-    with pytest.raises(ValueError, match="unknown DiffAugment policy 'blur'"):
+    with pytest.raises(ValueError, match="'blur' is not a DiffAugment policy; choose a comma list of color, "
+                                         "translation, cutout"):
         diff_augment(torch.zeros(1, 1, 8, 8), ("blur",))

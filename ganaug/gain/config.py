@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganaug.classifier import LR_SCHEDULES
-from ganaug.configs import option, validate
+from ganaug.configs import MAX_BATCH, MAX_STEPS, option, validate
 from ganaug.gain.augment import PRESETS
 from ganaug.mix.policies import TOP_UP_BELOW
 
@@ -28,8 +28,9 @@ class GainConfig:
     seeds: int = option(5, "Repeats of the subset draw, GAN training (with train_gan) and classifier training.",
                         minimum=1, flag=True)
     seed: int = option(0, "First seed; run i uses seed + i.", minimum=0, maximum=2**31 - 1, flag=True)
-    steps: int = option(500, "Classifier optimisation steps, identical for every arm.", minimum=1, flag=True)
-    batch_size: int = option(64, "Classifier batch size.", minimum=1)
+    steps: int = option(500, "Classifier optimisation steps, identical for every arm.", minimum=1,
+                        maximum=MAX_STEPS, flag=True)
+    batch_size: int = option(64, "Classifier batch size.", minimum=1, maximum=MAX_BATCH)
     lr: float = option(1e-3, "Adam learning rate of torch classifiers.", above=0)
     lr_schedule: str = option("cosine", "Learning rate of torch classifiers over the steps: 'cosine' (annealed to "
                               "0, so the scored weights do not hang on the last batches drawn), or 'constant'.",
@@ -52,8 +53,9 @@ class GainConfig:
                               flag=True)
     gan_model: str = option("auto", "Generator family trained with train_gan; 'auto' as in fit (by the images' "
                             "shape).", flag=True)
-    gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=1, flag=True)
-    gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1)
+    gan_steps: int = option(1500, "Generator steps with train_gan.", minimum=1, maximum=MAX_STEPS,
+                            flag=True)
+    gan_batch_size: int = option(64, "Generator batch size with train_gan.", minimum=1, maximum=MAX_BATCH)
     keep_generators: bool = option(False, "With train_gan and an output folder, save each seed's generator to "
                                    "<out>/generators/seed<N> (load it with ganaug.load, or pass it as --generator).",
                                    flag=True)
@@ -75,7 +77,7 @@ class GainConfig:
     plan_quick: bool = option(False, "The plan of the @plan arm in its quick mode (none against the default, one "
                               "repeat, half the steps).", flag=True)
     plan_steps: int | None = option(None, "Classifier steps of each of the plan's runs (default: the protocol's "
-                                    "steps).", minimum=1, flag=True)
+                                    "steps).", minimum=1, maximum=MAX_STEPS, flag=True)
     synthetic_only: bool = option(True, "Include the synthetic-only arm (the Classification Accuracy Score).")
     filter_confidence: float | None = option(
         None, "Also run every synthetic arm keeping only samples that the seed's real+classic classifier gives "

@@ -119,7 +119,8 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
     if generator is not None and (generator.num_classes != train_store.num_classes
                                   or tuple(generator.image_shape) != train_store.image_shape):
         raise DataError(f"the generator makes {generator.num_classes} classes of {generator.image_shape}; the data "
-                        f"has {train_store.num_classes} classes of {train_store.image_shape}")
+                        f"has {train_store.num_classes} classes of {train_store.image_shape}: "
+                        f"{_generator_fix(tuple(generator.image_shape), generator.num_classes, train_store)}")
     factory = classifier_factory or registry.classifier(config.classifier).factory
     report = GainReport(dataclasses.asdict(config), train_store.classes, arms_for(config))
     started = time.perf_counter()
@@ -164,9 +165,24 @@ def _stores(train: DataSource, test: DataSource | None, config: GainConfig, regi
     else:
         test_store = load_data(test, registry=registry, image_size=config.image_size, cache=config.cache_data)
     if test_store.image_shape != train_store.image_shape or test_store.num_classes != train_store.num_classes:
+        resize = (", or image_size= (--image-size) resizes both to one size"
+                  if test_store.image_shape != train_store.image_shape and config.image_size is None
+                  and test_store.image_shape[0] == train_store.image_shape[0] else "")
         raise DataError(f"test set has {test_store.num_classes} classes of {test_store.image_shape} images; the "
-                        f"training set has {train_store.num_classes} of {train_store.image_shape}")
+                        f"training set has {train_store.num_classes} of {train_store.image_shape}: pass a test set of "
+                        f"the training set's classes and image size (test=, --test), or none, to hold out test_size= "
+                        f"of the training set{resize}")
     return train_store, test_store
+
+
+def _generator_fix(shape: tuple[int, ...], num_classes: int, data: ImageStore) -> str:
+    """How to measure a generator on data it does not match: the right generator, or resizing the data to it."""
+    fix = ("measure a generator trained on this data (generator=, --generator), or train one per seed with "
+           "train_gan=True (--train-gan)")
+    channels, height, width = shape
+    if num_classes == data.num_classes and channels == data.image_shape[0] and height == width:
+        fix += f"; image_size={height} (--image-size {height}) resizes the data to the generator's size"
+    return fix
 
 
 def seed_subset(train_store: ImageStore, config: GainConfig, seed: int) -> np.ndarray:

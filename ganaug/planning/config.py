@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganaug.classifier import LR_SCHEDULES
-from ganaug.configs import option, validate
+from ganaug.configs import MAX_BATCH, MAX_STEPS, option, validate
 from ganaug.gain.augment import PRESETS
 from ganaug.gain.config import METRICS
 from ganaug.mix.policies import TOP_UP_BELOW
@@ -20,13 +20,13 @@ class PlanConfig:
     repeats: int = option(2, "Repeats of the fold split, each shuffled anew: folds x repeats paired comparisons.",
                           minimum=1, flag=True)
     steps: int = option(300, "Classifier optimisation steps per run, the same for every candidate.", minimum=1,
-                        flag=True)
+                        maximum=MAX_STEPS, flag=True)
     classifier: str = option("auto", "Registered classifier: 'auto' (small-cnn for grayscale images, small-resnet "
                              "for colour), small-cnn, small-resnet, logreg, or a plugin's.", flag=True)
     classic_preset: str = option("auto", "Classic augmentation applied to every candidate, 'none' included "
                                  "(digits, photos, microscopy; auto: digits for grayscale, photos for colour).",
                                  choices=PRESETS, flag=True)
-    batch_size: int = option(64, "Classifier batch size.", minimum=1)
+    batch_size: int = option(64, "Classifier batch size.", minimum=1, maximum=MAX_BATCH)
     lr: float = option(1e-3, "Adam learning rate of torch classifiers.", above=0)
     lr_schedule: str = option("cosine", "Learning rate over the steps.", choices=LR_SCHEDULES)
     metric: str = option("balanced_accuracy", "What the candidates are compared on (on the held-out fold).",

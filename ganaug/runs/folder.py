@@ -72,8 +72,27 @@ class RunFolder:
 
     # -- set-up -------------------------------------------------------------------------------
 
+    def layout_problems(self) -> list[str]:
+        """What in an existing run folder is in the way of a run: a file where it needs a folder (checkpoints/,
+        samples/...) or a folder where it writes a file (config.json, log.jsonl). Read-only, so ``fit`` checks it
+        before reading the data; otherwise the first checkpoint or grid, after training, would fail."""
+        problems = []
+        for folder in (self.checkpoints, self.samples, self.generator, self.tensorboard):
+            if folder.exists() and not folder.is_dir():
+                problems.append(f"{folder} is a file; ganaug needs a folder there: move that file away or use "
+                                "another --out (out=)")
+        for file in (self.config_file, self.log_file):
+            if file.is_dir():
+                problems.append(f"{file} is a folder; ganaug writes a file there: move that folder away or use "
+                                "another --out (out=)")
+        return problems
+
     def prepare(self) -> None:
-        """Create the folder, check it is writable, and remove temporary folders of killed writers."""
+        """Create the folder, check it is writable and laid out as a run folder, and remove temporary folders of
+        killed writers."""
+        problems = self.layout_problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / f".write-test-{os.getpid()}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ganaug.configs import option, validate
+from ganaug.configs import MAX_BATCH, MAX_STEPS, option, validate
 from ganaug.data.resize import DEFAULT_RESIZE, RESIZE_RULES
 from ganaug.errors import ConfigError
 from ganaug.seeds import MAX_SEED
@@ -36,10 +36,11 @@ class TrainConfig:
                         "grayscale images up to 64 px, biggan for colour images of 32 px and up and for anything "
                         "larger than 64 px (see the README).", flag=True)
     steps: int = option(2000, "Generator updates to run in total (a resumed run continues up to this number).",
-                        minimum=1, flag=True)
+                        minimum=1, maximum=MAX_STEPS, flag=True)
     batch_size: int | None = option(
         None, "Real images per discriminator update (per process). None picks by device: 64 on the CPU, 512 on "
-        "CUDA; the learning rates stay the family's either way.", minimum=1, flag=True)
+        "CUDA; the learning rates stay the family's either way.", minimum=1, maximum=MAX_BATCH,
+        flag=True)
     device: str = option("auto", "'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'.", flag=True)
     seed: int = option(0, "Seeds weights, batch order, noise and augmentation.", minimum=0, maximum=MAX_SEED,
                        flag=True)
@@ -49,10 +50,11 @@ class TrainConfig:
                           "without a run; refused when a run's checkpoints are all gone or damaged).",
                           flag=True)
     checkpoint_every: int = option(500, "Steps between checkpoints (and the most a crash can cost).", minimum=1,
-                                   flag=True)
-    sample_every: int = option(500, "Steps between sample grids and diversity scores.", minimum=1, flag=True)
+                                   maximum=MAX_STEPS, flag=True)
+    sample_every: int = option(500, "Steps between sample grids and diversity scores.", minimum=1,
+                                maximum=MAX_STEPS, flag=True)
     log_every: int = option(50, "Steps between log lines (losses are read back from the device this often).",
-                            minimum=1)
+                            minimum=1, maximum=MAX_STEPS)
     keep_checkpoints: int = option(3, "How many of the newest checkpoints to keep.", minimum=1)
     grid_per_class: int = option(8, "Images per class (columns) in the sample grid.", minimum=1)
     diversity_samples: int = option(32, "Generated images per class for the diversity score.", minimum=2)
@@ -94,7 +96,7 @@ class TrainConfig:
                                   "are all the same size trains the same either way.", minimum=0, maximum=1,
                                   flag=True)
     collapse_warning_after: int = option(200, "No collapse or fidelity warning before this step: an untrained "
-                                         "generator's samples mean nothing yet.", minimum=0)
+                                         "generator's samples mean nothing yet.", minimum=0, maximum=MAX_STEPS)
     fast_path: bool = option(True, "On CUDA: bf16 autocast, TF32, fused Adam and cuDNN autotuning. False trains in "
                              "plain float32 (to check the fast path against). On the CPU both are the same float32 "
                              "path.")

@@ -6,6 +6,7 @@ writing grids) the handler raises :class:`StopNow` at once, and the trainer turn
 checkpoint-and-stop between steps, or a plain stop before training began. A second signal stops at
 once: Ctrl-C raises ``KeyboardInterrupt``, SIGTERM ends the process (the last checkpoint stays valid).
 Under DDP every signal is deferred to the step boundary, where the ranks agree on stopping together.
+Before the trainer exists (``fit`` loading the data), :func:`stops_before_training` gives the same stop.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+
+from ganaug.errors import TrainingInterrupted
 
 
 class StopNow(BaseException):  # noqa: N818 - a control-flow signal, like KeyboardInterrupt
@@ -73,3 +76,17 @@ class StopRequest:
         finally:
             for signum, old in previous.items():
                 signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def stops_before_training(phase: str) -> Iterator[None]:
+    """SIGINT or SIGTERM during ``phase`` (e.g. ``"while loading the data"``) stops it at once with the
+    :class:`~ganaug.errors.TrainingInterrupted` of a stop during set-up, so SIGTERM says so in one line as
+    SIGINT does, instead of ending the process silently."""
+    stop = StopRequest()
+    try:
+        with stop.handlers():
+            yield
+    except StopNow:
+        raise TrainingInterrupted(f"stopped by {stop.name} {phase}, before training began; nothing was trained or "
+                                  "saved", stop.signal_number or 0) from None

@@ -23,7 +23,7 @@ import torch
 
 from ganaug.data import DataSource, ImageStore, load_data
 from ganaug.devices import resolve_device
-from ganaug.errors import DISK_FULL, DiskFullError, TrainingInterrupted
+from ganaug.errors import DISK_FULL, DiskFullError, TrainingInterrupted, is_out_of_memory
 from ganaug.gan import to_unit_range, update_ema
 from ganaug.generator import GENERATOR_META, GENERATOR_WEIGHTS, TrainedGenerator
 from ganaug.plugins.registry import GeneratorEntry, Registry, default_registry
@@ -46,7 +46,8 @@ from ganaug.train.resume import (
     resumed_config,
     warn_kept,
 )
-from ganaug.train.signals import StopNow, StopRequest
+from ganaug.train.preflight import out_of_memory, preflight
+from ganaug.train.signals import StopNow, StopRequest, stops_before_training
 from ganaug.train.state import TrainingState
 from ganaug.train.wrapping import Wrapping
 
@@ -72,19 +73,18 @@ def fit(data: DataSource, model: str = AUTO_FAMILY, *, steps: int = 2000, batch_
         The trained generator (EMA weights when the family keeps them), on ``device``.
     """
     train_overrides, model_overrides = split_overrides(overrides)
-    config = TrainConfig(model=model, steps=steps, batch_size=batch_size, device=str(device), seed=seed,
-                         out=None if out is None else str(out), resume=resume, **train_overrides)
     registry = registry or default_registry()
-    family = None
-    if config.model != AUTO_FAMILY:
-        family = registry.generator(config.model)
-        family.make_config(**model_overrides)  # refuse bad options before loading data
+    config, family = preflight(  # every bad option and run-folder obstacle at once, before loading data
+        lambda: TrainConfig(model=model, steps=steps, batch_size=batch_size, device=str(device), seed=seed,
+                            out=None if out is None else str(out), resume=resume, **train_overrides),
+        model, model_overrides, registry)
     if config.resume:  # a resume that cannot go on is refused before the data is loaded; the Trainer checks again
         check_resume(ckpt.latest_checkpoint(Path(config.out), weights=False), RunFolder(config.out), config,
                      family.name if family else None)
-    store = data if isinstance(data, ImageStore) else load_data(
-        data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad, registry=registry,
-        resize=config.resize, cache=config.cache_data)
+    with stops_before_training("while loading the data"):
+        store = data if isinstance(data, ImageStore) else load_data(
+            data, image_size=config.image_size, channels=config.channels, skip_bad=config.skip_bad,
+            registry=registry, resize=config.resize, cache=config.cache_data)
     entry = registry.generator(resolve_family(config.model, store.image_shape))  # Trainer checks its options
     config = dataclasses.replace(config, model=entry.name)  # an alias or 'auto' is stored as the family it names
     return Trainer(store, config, model_overrides, entry=entry).run()
@@ -156,6 +156,10 @@ class Trainer:
                     if exc.errno not in DISK_FULL:
                         raise
                     self._disk_full(exc)
+                except (MemoryError, RuntimeError) as exc:
+                    if not is_out_of_memory(exc):
+                        raise
+                    raise out_of_memory(exc, self.config.batch_size) from exc
         finally:
             if self.lock is not None:
                 self.lock.release()

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganaug.diffaugment import diff_augment, parse_policy
+from ganaug.diffaugment import check_policy, diff_augment, parse_policy
 from ganaug.errors import ConfigError
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.hookspecs import hookimpl
@@ -49,7 +49,8 @@ class BigGANConfig(GANConfig):
                               "shared_dim": {"minimum": 1, "maximum": 1024}, "max_multiplier": {"minimum": 1,
                                                                                                  "maximum": 16},
                               "attention": {"minimum": 0}, "lecam": {"minimum": 0},
-                              "lecam_decay": {"minimum": 0, "maximum": 1}}
+                              "lecam_decay": {"minimum": 0, "maximum": 1},
+                              "diffaugment": {"check": check_policy}}
 
     z_dim: int = 128
     """Noise length."""

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganaug.diffaugment import diff_augment, parse_policy
+from ganaug.diffaugment import check_policy, diff_augment, parse_policy
 from ganaug.errors import ConfigError
 from ganaug.gan import GAN, GANConfig
 from ganaug.plugins.hookspecs import hookimpl
@@ -50,7 +50,8 @@ class CDCGANConfig(GANConfig):
 
     limits: ClassVar[dict] = {"g_channels": {"minimum": 1, "maximum": 4096}, "d_channels": {"minimum": 1, "maximum": 4096},
                               "mode_seeking": {"minimum": 0}, "transition_start": {"minimum": 0},
-                              "transition_end": {"minimum": 0}}
+                              "transition_end": {"minimum": 0},
+                              "diffaugment": {"check": check_policy}}
 
     z_dim: int = 64
     """Noise length."""
