@@ -21,6 +21,7 @@ from ganaug._version import __version__
 from ganaug.boundary import debug_requested, describe
 from ganaug.cli_options import config_flags, given
 from ganaug.errors import ConfigError, TrainingInterrupted
+from ganaug.outputs import check_destination, check_outside_inputs
 from ganaug.gain.config import GainConfig
 from ganaug.planning.config import PlanConfig
 from ganaug.train.config import TrainConfig
@@ -160,10 +161,14 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
 @click.option("--device", default="cpu", show_default=True, help="Device to sample on.")
 @click.option("--sources", default=None, help="Image-to-image generators: the real images (with classes) to draw "
               "variations of, e.g. the training data.")
-def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, sources: str | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Write into an --out folder that already holds files, or replace "
+              "an existing --out .npz (refused otherwise).")
+def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, sources: str | None,
+           overwrite: bool) -> None:
     """Sample a trained generator: RUN is a run folder, a checkpoint or a saved generator."""
     from ganaug.generator import load
 
+    check_destination(out_path, overwrite=overwrite, inputs=[run, *([sources] if sources else [])])
     generator = load(run, device=device)
     if generator.conditioning == "image":
         if sources is None:
@@ -172,6 +177,9 @@ def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, so
         from ganaug.restoration import sources_for
 
         generator.sources = sources_for(generator, sources)
+    elif sources is not None:
+        raise ConfigError(f"--sources {sources}: {generator.model!r} draws images from noise and has no use for "
+                          "source images; drop --sources (it is for image-to-image families such as img2img)")
     images, labels = generator.sample(per_class=per_class, seed=seed, return_labels=True)
     written = write_samples(images, labels, generator.classes, out_path)
     click.echo(f"wrote {len(images)} images ({per_class} per class, {generator.num_classes} classes) to {written}")
@@ -191,8 +199,12 @@ def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, so
               "ending in .npz.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent (and the random masks).")
 @click.option("--device", default="cpu", show_default=True, help="Device to run the generator on.")
+@click.option("--resize", is_flag=True, help="Bring INPUT (and mask images) to the generator's size and channels "
+              "first; without it, images of another size or colour are refused.")
+@click.option("--overwrite", is_flag=True, help="Write into an --out folder that already holds files, or replace "
+              "an existing --out .npz (an --out inside INPUT is refused always).")
 def restore_command(run: Path, input_data: str, task: str, masks: str | None, out_path: Path, seed: int,
-                    device: str) -> None:
+                    device: str, resize: bool, overwrite: bool) -> None:
     """Restore damaged images with an image-to-image generator (e.g. one trained with --model img2img).
 
     RUN is a run folder, a checkpoint or a saved generator; INPUT holds the damaged images with their
@@ -201,10 +213,17 @@ def restore_command(run: Path, input_data: str, task: str, masks: str | None, ou
     from ganaug.generator import load
     from ganaug.restoration import input_files, restore
 
+    mask_paths = [masks] if masks not in (None, "random") else []
+    check_destination(out_path, overwrite=overwrite, inputs=[run, *_local_paths([input_data, *mask_paths])])
     generator = load(run, device=device)
-    images, labels = restore(generator, input_data, task=task, masks=masks, seed=seed)
+    images, labels = restore(generator, input_data, task=task, masks=masks, seed=seed, resize=resize)
     written = write_samples(images, labels, generator.classes, out_path, names=input_files(input_data))
     click.echo(f"restored {len(images)} images ({task}) to {written}")
+
+
+def _local_paths(sources: list[str]) -> list[str]:
+    """The sources that are paths on this machine (not 'digits' or module:function)."""
+    return [source for source in sources if Path(source).exists()]
 
 
 def write_samples(images, labels, classes: list[str], out_path: Path, names: list[Path] | None = None) -> Path:
@@ -271,14 +290,21 @@ def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int, r
 @click.option("--generator", "generator_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="A trained generator (run folder or saved generator).")
 @config_flags(GainConfig)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("gain"), show_default=True)
-def gain(train_data: str, test_data: str | None, generator_path: Path | None, out: Path, **flags: Any) -> None:
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("gain"), show_default=True,
+              help="Folder for gain.json, gain.md and the plots (one that already holds files is refused).")
+@click.option("--overwrite", is_flag=True, help="Write into an --out folder that already holds files (a previous "
+              "report's files are replaced).")
+def gain(train_data: str, test_data: str | None, generator_path: Path | None, out: Path, overwrite: bool,
+         **flags: Any) -> None:
     """Measure a classifier's gain from synthetic data against real data and classic augmentation."""
     from ganaug.gain import evaluate_gain
     from ganaug.generator import load
 
+    inputs = [*_local_paths([train_data, *([test_data] if test_data else [])]), *([generator_path] if generator_path else [])]
+    check_destination(out, overwrite=overwrite, inputs=inputs, allow_array=False)
     generator = load(generator_path) if generator_path is not None else None
-    report = evaluate_gain(train_data, test_data, generator=generator, out=out, **given(GainConfig, flags))
+    report = evaluate_gain(train_data, test_data, generator=generator, out=out, overwrite=overwrite,
+                           **given(GainConfig, flags))
     click.echo(report.to_markdown())
     for line in report.verdict():
         click.echo(line)
@@ -302,6 +328,7 @@ def plan_command(data: str, generator_path: Path, out: Path, **flags: Any) -> No
 
     if out.exists():
         raise ConfigError(f"{out} exists; ganaug does not overwrite files: pass another --out, or move it away")
+    check_outside_inputs(out, [*_local_paths([data]), generator_path])
     recipe = plan(data, generator_path, echo=click.echo, **given(PlanConfig, flags))
     click.echo(recipe.summary())
     recipe.save(out)

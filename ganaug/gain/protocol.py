@@ -58,13 +58,15 @@ from ganaug.metrics.novelty import variation_novelty
 from ganaug.metrics.quality import quality_report
 from ganaug.mix import ConfidenceFilter, SyntheticMix
 from ganaug.plugins.registry import Registry, default_registry
+from ganaug.outputs import check_destination
 from ganaug.progress import progress
 from ganaug.seeds import Stream, derive_seed
 
 
 def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generator: TrainedGenerator | None = None,
                   classic: Any = None, classifier_factory: Callable[..., Any] | None = None,
-                  out: str | Path | None = None, registry: Registry | None = None, **overrides: Any) -> GainReport:
+                  out: str | Path | None = None, overwrite: bool = False, registry: Registry | None = None,
+                  **overrides: Any) -> GainReport:
     """Run the gain protocol and return (and, with ``out``, save) the report.
 
     Args:
@@ -75,12 +77,16 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
         classic: an albumentations transform for the classic arms (default: the
             :func:`~ganaug.gain.augment.classic_preset` named by ``classic_preset``).
         classifier_factory: ``factory(num_classes=, image_shape=, seed=)`` instead of a registered name.
-        out: folder for gain.json, gain.md and the plots.
+        out: folder for gain.json, gain.md and the plots; one that already holds files is refused
+            before any work unless ``overwrite``.
+        overwrite: write into an ``out`` that already holds files (a previous report's are replaced).
         registry: where the classifier, the generator family (``train_gan``) and named data sets are
             looked up; the default registry when omitted.
         **overrides: fields of :class:`GainConfig`.
     """
     config = from_options(GainConfig, overrides, what="evaluate_gain")
+    if out is not None:
+        check_destination(out, overwrite=overwrite, option="out=", allow_array=False)
     if generator is None and not config.train_gan:
         raise ConfigError("no generator to measure: pass a trained generator= (--generator RUN), or train_gan=True "
                           "(--train-gan) to train one per seed")
@@ -149,7 +155,7 @@ def evaluate_gain(train: DataSource, test: DataSource | None = None, *, generato
     bar.close()
     report.seconds = time.perf_counter() - started
     if out is not None:
-        report.save(out)
+        report.save(out, overwrite=True)  # checked before the work; the generators kept are the run's own
     return report
 
 
