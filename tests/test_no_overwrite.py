@@ -238,3 +238,70 @@ def test_check_destination_refuses_a_folder_named_npz_and_a_file_as_a_folder(tmp
         check_destination(tmp_path / "file", overwrite=True)
     with pytest.raises(ConfigError, match="would be written as a folder; pass a folder$"):
         check_destination(tmp_path / "out.png", allow_array=False)
+
+
+# -- train --------------------------------------------------------------------------------------
+
+
+def test_train_into_a_folder_of_the_users_files_refuses_before_reading_data(runs, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    result = _invoke("train", runs.npz, "--model", "test_cdcgan", "--steps", 2, "--out", mine)
+    assert result.exit_code == 1 and "holds files that are not a ganaug run's (notes.txt)" in _errors(result)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_new_run_over_a_finished_run_without_checkpoints_refuses_to_replace_its_generator(runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(runs.run, run)
+    shutil.rmtree(run / "checkpoints")
+    before = _snapshot(run / "generator")
+    result = _invoke("train", runs.npz, "--model", "test_cdcgan", "--steps", 2, "--out", run)
+    assert result.exit_code == 1 and "holds the trained generator of an earlier run" in _errors(result)
+    assert _snapshot(run / "generator") == before
+
+
+# -- every --out of every command ---------------------------------------------------------------
+
+EVERY_OUT = {
+    "train": "train {npz} --model test_cdcgan --steps 2 --out {out}",
+    "sample": "sample {run} --out {out}",
+    "restore": "restore {i2i} {npz} --masks random --out {out}",
+    "gain": "gain {npz} --generator {run} --steps 2 --seeds 1 --out {out}",
+    "demo": "demo --steps 2 --out {out}",
+}
+
+
+@pytest.mark.parametrize("command", sorted(EVERY_OUT))
+def test_no_command_writes_into_a_folder_of_the_users_files(runs, tmp_path, command):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    args = EVERY_OUT[command].format(npz=runs.npz, run=runs.run, i2i=runs.i2i, out=out).split()
+    result = _invoke(*args)
+    assert result.exit_code == 1, result.output
+    assert str(out) in _errors(result), _errors(result)
+    assert [p.name for p in out.iterdir()] == ["precious.txt"] and (out / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", ["plan", "sample", "restore"])
+def test_no_command_replaces_an_existing_file(runs, tmp_path, command):
+    target = tmp_path / ("recipe.json" if command == "plan" else "precious.npz")
+    target.write_bytes(b"irreplaceable")
+    args = {"plan": f"plan {runs.npz} --generator {runs.run} --out {target}",
+            "sample": f"sample {runs.run} --out {target}",
+            "restore": f"restore {runs.i2i} {runs.npz} --masks random --out {target}"}[command].split()
+    result = _invoke(*args)
+    assert result.exit_code == 1 and "exists" in _errors(result), _errors(result)
+    assert target.read_bytes() == b"irreplaceable"
+
+
+def test_new_plugin_never_replaces_an_existing_package(tmp_path):
+    (tmp_path / "ganaug-mine").mkdir()
+    (tmp_path / "ganaug-mine" / "precious.py").write_text("keep me")
+    result = _invoke("new-plugin", "mine", "--out", tmp_path)
+    assert result.exit_code == 1 and "already exists" in _errors(result)
+    assert [p.name for p in (tmp_path / "ganaug-mine").iterdir()] == ["precious.py"]

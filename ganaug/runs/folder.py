@@ -30,6 +30,8 @@ class RunFolder:
     """
 
     CHECKPOINT_PREFIX = "step_"
+    ENTRIES = frozenset({"config.json", "log.jsonl", "samples", "checkpoints", "generator", "tensorboard"})
+    """What a run writes at the top of its folder (besides hidden files: its lock, temporary folders)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -85,6 +87,25 @@ class RunFolder:
             if file.is_dir():
                 problems.append(f"{file} is a folder; ganaug writes a file there: move that folder away or use "
                                 "another --out (out=)")
+        return problems
+
+    def fresh_run_problems(self) -> list[str]:
+        """What in an existing folder a new run (not a resume) would mix with or replace: files that are not a run
+        folder's (the user's own; hidden ones aside), or the trained generator of an earlier run whose checkpoints
+        are gone (with checkpoints, :meth:`refuse_overwrite` asks for ``resume``)."""
+        if not self.path.is_dir():
+            return []
+        problems = []
+        foreign = sorted(entry.name for entry in self.path.iterdir()
+                         if entry.name not in self.ENTRIES and not entry.name.startswith("."))
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            problems.append(f"{self.path} holds files that are not a ganaug run's ({shown}); a run does not write "
+                            "among them: train into a new or empty --out (out=)")
+        if self.generator.is_dir() and any(self.generator.iterdir()) and not (
+                self.checkpoints.is_dir() and any(self.checkpoints.iterdir())):
+            problems.append(f"{self.generator} holds the trained generator of an earlier run, which a new run would "
+                            "replace: use another --out (out=), or move it away")
         return problems
 
     def prepare(self) -> None:

@@ -57,7 +57,10 @@ def preflight(make_config: Callable[[], TrainConfig], model: Any, model_override
         except (ConfigError, UnknownGeneratorError) as exc:
             problems.append(exc)
     if config is not None and config.out is not None:
-        problems += [ConfigError(problem) for problem in RunFolder(config.out).layout_problems()]
+        folder = RunFolder(config.out)
+        problems += [ConfigError(problem) for problem in folder.layout_problems()]
+        if not config.resume:
+            problems += [ConfigError(problem) for problem in folder.fresh_run_problems()]
     if len(problems) == 1:
         raise problems[0]
     if problems:
