@@ -19,7 +19,7 @@ Settings: ``all`` (every training image, capped by ``max_per_class``), ``lowdata
     OMP_NUM_THREADS=1 nice python bench/judge_colour.py bench/out/blood-cells32.npz bench/out/blood-cells64.npz \\
         ../shared/data/mnist.npz --seeds 3
 
-One JSON line per (data set, setting) follows each table, for docs/benchmarks.md.
+One JSON line per (data set, setting) follows each table, for the research log (docs/research-log.md).
 """
 
 from __future__ import annotations

@@ -277,7 +277,7 @@ def _safe_folder_name(name: str) -> str:
 @click.option("--restore-steps", type=int, default=600, show_default=True,
               help="img2img training steps for the restoration and variations figures (0: skip).")
 def demo(out: Path, steps: int, device: str, gain_seeds: int, gain_steps: int, restore_steps: int) -> None:
-    """Train cdcgan on the bundled 8x8 digits, report its quality, and measure its gain (2-3 min on 2 CPU cores)."""
+    """Train cdcgan on the bundled 8x8 digits, report its quality, and measure its gain (a few minutes on a CPU)."""
     from ganaug.demo import run_demo
 
     run_demo(out, steps=steps, device=device, gain_seeds=gain_seeds, gain_steps=gain_steps,

@@ -4,7 +4,7 @@ Each file is opened, converted and resized by PIL alone (``Image.BILINEAR``, ant
 :mod:`ganaug.data.resize`), then copied into an array allocated once for the whole folder: no torch
 call per image (torch's threads, on a busy machine, made each small resize cost milliseconds), no
 copy of the decoded image. PIL releases the GIL while it decodes, converts and resizes, so a pool of
-threads decodes on several cores (figures in docs/benchmarks.md, "Loading an image folder").
+threads decodes on several cores (speeds: docs/results.md, "Loading an image folder").
 
 Modes L and RGB are read as they are; 1 and LA become L, the others (P, RGBA, CMYK...) RGB;
 ``channels=1`` converts to grey with PIL's ITU-R 601 luma before resizing, ``channels=3`` repeats a

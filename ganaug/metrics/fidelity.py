@@ -1,8 +1,8 @@
 """Per-class fidelity: do a generator's samples of class k show class k?
 
-Diversity is not fidelity: a class can be varied and wrong (on a long-tailed MNIST the rarest
-classes' samples were unrecognisable while their diversity was high). :class:`FidelityJudge` is
-fitted on the run's *real* images only, in one of two forms (``kind``):
+Diversity is not fidelity: a class can be varied and wrong (a rare class's samples can vary as much
+as its real images and still not show the class). :class:`FidelityJudge` is fitted on the run's
+*real* images only, in one of two forms (``kind``):
 
 * ``pixels``: a linear discriminant (shrunk covariance, **equal class priors**) on a PCA of the
   pixels. Cheap, and enough for small grayscale images; blind on colour ones, where classes differ
@@ -11,10 +11,10 @@ fitted on the run's *real* images only, in one of two forms (``kind``):
   class-balanced batches and classic augmentation; one network per cross-validation fold, and the
   judge is their ensemble (mean probability), so no further network is trained on all images.
 
-``auto`` picks ``cnn`` for colour images and for images of 16 pixels and up, ``pixels`` below
-(docs/benchmarks.md, "The fidelity judge on colour images"). Both are class-balanced: a class with 5
-images is not out-voted by a class with 500, as it is under a k-NN vote or a classifier trained on the
-imbalanced set. Nothing is downloaded.
+``auto`` picks ``cnn`` for colour images and for images of 16 pixels and up, ``pixels`` below (how
+well each recognises held-out real images: docs/results.md, "The fidelity judge on real images it
+never saw"). Both are class-balanced: a class with 5 images is not out-voted by a class with 500, as
+it is under a k-NN vote or a classifier trained on the imbalanced set. Nothing is downloaded.
 
 Its recall on the real images of each class is **cross-validated** (stratified folds: each image is
 judged by a model that never saw it), and is the yardstick for that class's samples: a class whose
@@ -30,9 +30,9 @@ default 10 was chosen by the held-out error of the yardstick (``bench/judge_accu
 
 The yardstick is itself an estimate from few images, so the line a class's samples must reach is
 ``min_fidelity`` times the yardstick **less ``margin`` of its standard errors**, ``sqrt(r (1 - r) / n)``
-with ``n`` the images it rests on (the prior's included). A yardstick from 20 images is uncertain by
-several points of recall; without the margin the gate declared a class of *real* held-out blood cells
-failing (docs/benchmarks.md, "The fidelity judge on colour images").
+with ``n`` the images it rests on (the prior's included). A yardstick from a few images is uncertain,
+and without the margin that uncertainty alone can make a class of *real* held-out images fail
+(docs/research-log.md, "The fidelity judge on colour images").
 
 :meth:`FidelityJudge.features` gives the judge's feature space (the CNN's penultimate layer, or the
 PCA of the pixels), where :mod:`ganaug.metrics.quality` measures Fréchet and kernel distances.

@@ -1,7 +1,8 @@
 """The CNN the fidelity judge learns on the run's real images: its network, its training and its inference.
 
-A linear judge on pixels cannot tell colour images apart (blood cells: one class recognised a quarter
-of the time), so :class:`~ganaug.metrics.fidelity.FidelityJudge` can instead learn a small CNN from
+A linear judge on pixels cannot tell colour images apart (their classes differ by texture and colour
+rather than by where the bright pixels are; docs/results.md, "The fidelity judge on real images it
+never saw"), so :class:`~ganaug.metrics.fidelity.FidelityJudge` can instead learn a small CNN from
 the real images alone, nothing downloaded. It trains with what a long tail needs to be judged fairly:
 
 * **class-balanced sampling**: every batch draws each class equally often (a class of 5 images as

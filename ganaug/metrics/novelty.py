@@ -2,8 +2,8 @@
 
 An image-to-image generator's variations keep their source's class by construction, so fidelity and
 diversity read well even when every variation is a near-copy of its source; a top-up of near-copies
-then adds little beyond repeating the real images (measured on MNIST at imbalance 100, see
-docs/benchmarks.md). Novelty puts a number on it, per class: the mean distance from each variation to
+then adds little beyond repeating the real images (docs/research-log.md, "Novelty of the variations, by
+strength"). Novelty puts a number on it, per class: the mean distance from each variation to
 its own source, divided by the mean distance between two real images of the class. Near 0: copies;
 near 1: as different from the source as another real image of the class is.
 """

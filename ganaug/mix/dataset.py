@@ -81,9 +81,9 @@ class SyntheticMix(Dataset):
             ``{class index or name: count}``. The policy used is in :attr:`policy`.
         top_up_below: under ``"auto"`` on imbalanced classes, synthetic images are added only when some
             class has fewer real images than this; under ``"tail"``, a class with at least this many gets
-            none (default 40: on MNIST, synthetic images helped classes of 5 to 39 real images, most when
-            every class had some, and not classes of 50 or more; docs/benchmarks.md). A warning says when
-            no class is below it.
+            none (default :data:`~ganaug.mix.policies.TOP_UP_BELOW`: synthetic images are meant for the
+            classes too small to learn from their real images alone; where they helped and where they did
+            not: docs/results.md). A warning says when no class is below it.
         oversample: after the synthetic images, repeat each class's items (real and synthetic, in turn)
             until every class has as many as the largest, so that a plain shuffling DataLoader draws every
             class equally often (class-balanced sampling built into the dataset; an epoch grows to
@@ -170,9 +170,9 @@ class SyntheticMix(Dataset):
         if policy == "tail" and not any(wanted) and self.ratio != 0:
             warnings.warn(f"no synthetic images: class_policy={class_policy!r} adds them only when some class has "
                           f"fewer than top_up_below={top_up_below} real images, and the smallest class here has "
-                          f"{min(c for c in counts if c) if any(counts) else 0} (on MNIST, synthetic images did not "
-                          "help classes of 50 or more: docs/benchmarks.md). To add them anyway, pass a higher "
-                          "top_up_below or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)
+                          f"{min(c for c in counts if c) if any(counts) else 0} (where synthetic images helped and "
+                          "where they did not: see docs/results.md). To add them anyway, pass a higher top_up_below "
+                          "or class_policy='balance', and measure with `ganaug gain`", stacklevel=2)
         self.fidelity = self._fidelity(fidelity, real_labels, wanted)
         per_class = gate(wanted, counts, self.fidelity, checked_cap(max_per_real))
         for k in class_indices(no_synthetic, generator.classes, "no_synthetic"):
@@ -379,9 +379,9 @@ class SyntheticMix(Dataset):
     def class_balanced_sampler(self, num_samples: int | None = None) -> WeightedRandomSampler:
         """A DataLoader sampler that draws every class equally often, real and synthetic items alike.
 
-        With ``class_policy="balance"`` this is the long-tail path that measured best: the top-up gives
-        a rare class new images and the sampler draws that class as often as the others (see
-        docs/benchmarks.md). Pass it as ``DataLoader(mix, sampler=mix.class_balanced_sampler())``.
+        With ``class_policy="balance"`` this is the long-tail path: the top-up gives a rare class new
+        images and the sampler draws that class as often as the others (what it gains:
+        docs/results.md). Pass it as ``DataLoader(mix, sampler=mix.class_balanced_sampler())``.
         ``oversample`` (the default on imbalanced classes) builds the same balance into the mix itself,
         for users who keep ``shuffle=True``.
         """

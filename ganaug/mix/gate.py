@@ -1,7 +1,8 @@
 """The fidelity gate: synthetic images only for classes whose samples show their class, and never swamping the real ones.
 
-Measured on long-tailed MNIST, topping the rarest classes up with samples that did not show their
-class cost the classifier 10-14 points of balanced accuracy. So, whatever the class policy asks:
+Samples that do not show their class teach the classifier wrong labels, and topping a rare class up
+with them can cost more than the class had to gain (docs/research-log.md, "Long tail: does the
+classifier gain?"). So, whatever the class policy asks:
 
 * a class whose samples **fail** the fidelity check (:mod:`ganaug.metrics.fidelity`) gets no
   synthetic images, with a warning that names it;

@@ -17,12 +17,10 @@ IMBALANCED = 2.0
 """``class_policy="auto"`` treats the real classes as imbalanced from this largest/smallest ratio on."""
 TOP_UP_BELOW = 40
 """Under ``"auto"`` on imbalanced classes, synthetic images are added only when some class has fewer real images
-than this (and then every class is topped up); under ``"tail"`` only the classes below it are topped up. On MNIST
-(docs/benchmarks.md, "The long-tail default") synthetic images raised the recall of classes of 5 to 39 real
-images, lowered or left level that of classes of 50 to 387, and cost 0.5 points of balanced accuracy at
-imbalance 10 (smallest class 50); at imbalance 100 topping up every class read 0.4 points above topping up
-only the classes below 40 (4 paired seeds, 3 above; not significant) and +1.9 [+0.8, +3.0] above the best arm
-without synthetic data (8 seeds). Any threshold from 40 to 50 gives the same mixes there."""
+than this (and then every class is topped up); under ``"tail"`` only the classes below it are topped up. It marks
+a class too small for a classifier to learn from its real images alone, which is what synthetic images are for.
+The value was chosen on long-tailed MNIST (current answers: docs/results.md; how it was chosen:
+docs/research-log.md, "The long-tail default")."""
 
 
 def _largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
@@ -131,14 +129,16 @@ def auto_policy(real_counts: Sequence[int], ratio: float | str | None, synthetic
                 top_up_below: int = TOP_UP_BELOW) -> tuple[str, float | None]:
     """What ``class_policy="auto"`` means for these real class counts: ``(policy, ratio)``.
 
-    Imbalanced classes (largest/smallest >= :data:`IMBALANCED`) get the long-tail path measured on MNIST at
-    imbalance 100 and 10 (docs/benchmarks.md). If some class has fewer than ``top_up_below`` real images
-    (and at least one: a class without real images counts neither here nor in :func:`imbalance_of`), every class is topped up (``"balance"``; with ``ratio="auto"`` up to the largest class, within the mix's
-    cap; with a number, that share given to the rarest classes first): there the rare classes gained most
-    when the other classes had synthetic images too. If none has, no synthetic images (``"tail"``, which
-    finds no class to top up): synthetic images did not help classes of 50 or more. Either way the mix
-    oversamples every class until it is drawn equally often. Level classes get ``"match"`` at ``ratio``
-    (:data:`DEFAULT_RATIO` for ``"auto"``). Synthetic-only training keeps the real proportions.
+    Imbalanced classes (largest/smallest >= :data:`IMBALANCED`) get the long-tail path (what it gains:
+    docs/results.md). If some class has fewer than ``top_up_below`` real images (and at least one: a class
+    without real images counts neither here nor in :func:`imbalance_of`), every class is topped up
+    (``"balance"``; with ``ratio="auto"`` up to the largest class, within the mix's cap; with a number, that
+    share given to the rarest classes first), so that the rare classes are not the only ones with synthetic
+    images (docs/research-log.md, "The long-tail default", compares this with topping up the rare classes
+    alone). If none has, no synthetic images (``"tail"``, which finds no class to top up): no class is
+    small enough to need them. Either way the mix oversamples every class until it is drawn equally often.
+    Level classes get ``"match"`` at ``ratio`` (:data:`DEFAULT_RATIO` for ``"auto"``). Synthetic-only
+    training keeps the real proportions.
     """
     if synthetic_only:
         return "match", DEFAULT_RATIO if ratio == "auto" else ratio  # type: ignore[return-value]

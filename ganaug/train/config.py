@@ -81,31 +81,32 @@ class TrainConfig:
     score_samples: int = option(64, "Generated images per class judged for fidelity and quality at the sample "
                                 "steps before the end (a progress reading; drawing them is most of the scoring's "
                                 "cost).", minimum=2)
-    judge: str = option("auto", "The fidelity judge fitted on the real images: 'cnn' (a small CNN, sees colour; about a "
-                        "minute on a CPU core), 'pixels' (PCA + LDA on pixels, seconds; blind on colour) or 'auto' "
-                        "(cnn for colour images and from 16 px, pixels below).", choices=("auto", "pixels", "cnn"),
-                        flag=True)
+    judge: str = option("auto", "The fidelity judge fitted on the real images: 'cnn' (a small CNN trained on them: "
+                        "sees colour, slower), 'pixels' (PCA + LDA on pixels: fast, blind on colour) or 'auto' (cnn "
+                        "for colour images and from 16 px, pixels below). How well each judges, and what scoring "
+                        "costs: docs/results.md.", choices=("auto", "pixels", "cnn"), flag=True)
     min_fidelity: float = option(0.8, "A class's samples fail when a judge fitted on the real images recognises "
                                  "them less than this fraction as often as it recognises real images of the class "
                                  "(see ganaug.metrics.fidelity).", minimum=0, maximum=1)
     class_balance: float = option(1.0, "How real batches (and so fake labels) are drawn: 0 uniformly over images, "
                                   "1 uniformly over classes (rare classes as often as common ones), in between a "
-                                  "class of n images drawn with weight n^(1 - class_balance). 1 by measurement: on "
-                                  "MNIST with 500 to 5 images per class it made the rarest classes' samples "
-                                  "recognisable (oracle 2-75% -> 92-100%; docs/benchmarks.md). A set whose classes "
-                                  "are all the same size trains the same either way.", minimum=0, maximum=1,
-                                  flag=True)
+                                  "class of n images drawn with weight n^(1 - class_balance). 1 (the default) shows "
+                                  "the generator its rarest classes as often as the others, so that it learns to "
+                                  "draw them too (docs/results.md, 'Rare classes: class-balanced batches'). A set "
+                                  "whose classes are all the same size trains the same either way.", minimum=0,
+                                  maximum=1, flag=True)
     collapse_warning_after: int = option(200, "No collapse or fidelity warning before this step: an untrained "
                                          "generator's samples mean nothing yet.", minimum=0, maximum=MAX_STEPS)
     fast_path: bool = option(True, "On CUDA: bf16 autocast, TF32, fused Adam and cuDNN autotuning. False trains in "
                              "plain float32 (to check the fast path against). On the CPU both are the same float32 "
                              "path.")
-    channels_last: bool = option(True, "Keep images and convolution weights in channels-last memory layout "
-                                 "(measured on CPU: +7% for dcgan, +15% for cdcgan at 28x28; see "
-                                 "docs/benchmarks.md).")
+    channels_last: bool = option(True, "Keep images and convolution weights in channels-last memory layout, "
+                                 "often faster for convolutions; False keeps PyTorch's default contiguous layout "
+                                 "(speeds: docs/results.md).")
     compile: str = option("off", "torch.compile G and D with this mode: off, default, reduce-overhead (CUDA graphs), "
-                          "max-autotune or max-autotune-no-cudagraphs. Off by default: on the CPU it measured 0.8x, "
-                          "and it costs 20-60 s of compilation at start.", choices=COMPILE_MODES, flag=True)
+                          "max-autotune or max-autotune-no-cudagraphs. Off by default: compiling takes time at start, "
+                          "and on the CPU it made training slower, not faster (docs/results.md).",
+                          choices=COMPILE_MODES, flag=True)
     progress: bool = option(True, "Show a progress bar.")
     tensorboard: bool = option(True, "Write TensorBoard scalars and images when the tensorboard package is "
                                "installed.")
@@ -122,7 +123,8 @@ def default_family(image_shape: tuple[int, int, int]) -> str:
     """The family that ``model="auto"`` trains on images of ``image_shape`` (C, H, W).
 
     ``cdcgan`` is the one measured on grayscale digits (8 to 28 px) and takes sides up to 64;
-    ``biggan`` (residual blocks, LeCam) takes 16 to 256 and is the one measured on colour cells.
+    ``biggan`` (residual blocks, LeCam) takes 16 to 256 and is the one measured on colour cells
+    (docs/results.md).
     """
     channels, height, width = image_shape
     if max(height, width) > 64 or (channels == 3 and min(height, width) >= 32):
@@ -138,10 +140,10 @@ def resolve_family(model: str, image_shape: tuple[int, int, int]) -> str:
 def default_batch_size(device: torch.device) -> int:
     """The batch size ``batch_size=None`` means on ``device``.
 
-    The learning rates are not scaled with it: on MNIST (docs/benchmarks.md, "Larger batches") a GAN's
-    quality followed its number of steps, not of images, and the square-root rule for Adam made
-    dcgan worse (48% conditional accuracy against 83%). So a larger batch at the same ``steps``
-    only adds images per step, which a GPU gets nearly for free.
+    The learning rates are not scaled with it: a GAN's quality followed its number of steps rather
+    than of images, and scaling Adam's rate with the batch (the square-root rule) made samples worse
+    (docs/research-log.md, "Larger batches"). So a larger batch at the same ``steps`` only adds images
+    per step, which a GPU gets nearly for free.
     """
     return CUDA_DEFAULT_BATCH if device.type == "cuda" else CPU_DEFAULT_BATCH
 

@@ -1,10 +1,11 @@
 """The default policy, ``class_policy="auto"``: on imbalanced classes with a class of few real images a top-up
 (``"balance"``; none when no class is that small) plus oversampling inside the mix, and the ``"tail"`` policy.
 
-Measured on MNIST at imbalance 100, what hurt was not the synthetic images but drawing the classes as the
-long tail has them (docs/benchmarks.md); so the default mix levels the classes itself, and a plain
-shuffling DataLoader draws each class equally often. At imbalance 10 and 100, synthetic images helped
-only the classes with few real images (under about 40); with no such class none are added.
+On a long tail, what hurt the classifier was drawing the classes as the tail has them, not the synthetic
+images, so the default mix levels the classes itself and a plain shuffling DataLoader draws each class
+equally often; synthetic images are added only when some class has fewer than ``top_up_below`` real
+images (current answers: docs/results.md; history: docs/research-log.md, "SyntheticMix's default policy
+`auto` at imbalance 100" and "The long-tail default").
 """
 
 from __future__ import annotations
