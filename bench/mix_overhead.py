@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     store = ganaug.load_data("digits", image_size=args.image_size)
-    generator = ganaug.fit(store, "cdcgan", steps=0, progress=False, device="cpu")  # weights do not matter here
+    generator = ganaug.fit(store, "cdcgan", steps=1, progress=False, device="cpu")  # weights do not matter here
     real = FloatImages(store)
     mix = ganaug.SyntheticMix(real, generator, ratio=args.ratio, seed=0)
     same_length = FloatImages(store, repeat=-(-len(mix) // len(store)))

@@ -117,7 +117,7 @@ def flops_per_image(model: str, store: ganaug.ImageStore, batch_size: int, **ove
 
 
 def sampling_rate(model: str, store: ganaug.ImageStore, device: torch.device, n: int, **overrides) -> float:
-    generator = ganaug.fit(store, model, steps=0, device=str(device), progress=False, batch_size=64, **CHEAP_SCORING,
+    generator = ganaug.fit(store, model, steps=1, device=str(device), progress=False, batch_size=64, **CHEAP_SCORING,
                            **overrides)
     generator.sample(per_class=10, seed=0)  # warm-up
     _sync(device)

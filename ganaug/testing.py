@@ -223,8 +223,13 @@ class GeneratorContract:
             with pytest.raises(ConfigError, match="image-to-image family"):
                 generator.restore(images, labels, masks="random")
             return
-        blank = torch.zeros(self.image_shape[1:], dtype=torch.bool)
-        assert torch.equal(generator.restore(images, labels, masks=blank), images), "unmasked pixels must be kept"
+        height, width = self.image_shape[1:]
+        box = torch.zeros(height, width, dtype=torch.bool)
+        box[: height // 2, : width // 2] = True
+        kept = generator.restore(images, labels, masks=box)
+        assert torch.equal(kept[..., ~box], images[..., ~box]), "unmasked pixels must be kept"
+        with pytest.raises(DataError, match="no mask marks a pixel missing"):
+            generator.restore(images, labels, masks=torch.zeros(height, width, dtype=torch.bool))
         filled = generator.restore(images, labels, masks="random", seed=3)
         assert filled.shape == images.shape and filled.dtype == torch.uint8
         assert torch.equal(filled, generator.restore(images, labels, masks="random", seed=3, batch_size=1))
@@ -233,6 +238,6 @@ class GeneratorContract:
         with pytest.raises(DataError, match="masks of shape"):
             generator.restore(images, labels, masks=torch.ones(3, 3))
         with pytest.raises(DataError, match="4 images but 2 labels"):
-            generator.restore(images, labels[:2], masks=blank)
+            generator.restore(images, labels[:2], masks=box)
         with pytest.raises(DataError, match="resize them"):
             generator.variations(images[:, :, :-1], labels)
