@@ -25,6 +25,7 @@ from ganaug.outputs import check_destination, check_outside_inputs
 from ganaug.gain.config import GainConfig
 from ganaug.planning.config import PlanConfig
 from ganaug.train.config import TrainConfig
+from ganaug.train.signals import stops_at_once
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -166,9 +167,14 @@ def train(data: str, config_file: Path | None, nproc: int | None, **flags: Any) 
 def sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, sources: str | None,
            overwrite: bool) -> None:
     """Sample a trained generator: RUN is a run folder, a checkpoint or a saved generator."""
+    check_destination(out_path, overwrite=overwrite, inputs=[run, *([sources] if sources else [])])
+    with stops_at_once("sample", f"what was written to {out_path} is incomplete"):
+        _sample(run, per_class, out_path, seed, device, sources)
+
+
+def _sample(run: Path, per_class: int, out_path: Path, seed: int, device: str, sources: str | None) -> None:
     from ganaug.generator import load
 
-    check_destination(out_path, overwrite=overwrite, inputs=[run, *([sources] if sources else [])])
     generator = load(run, device=device)
     if generator.conditioning == "image":
         if sources is None:
@@ -215,9 +221,10 @@ def restore_command(run: Path, input_data: str, task: str, masks: str | None, ou
 
     mask_paths = [masks] if masks not in (None, "random") else []
     check_destination(out_path, overwrite=overwrite, inputs=[run, *_local_paths([input_data, *mask_paths])])
-    generator = load(run, device=device)
-    images, labels = restore(generator, input_data, task=task, masks=masks, seed=seed, resize=resize)
-    written = write_samples(images, labels, generator.classes, out_path, names=input_files(input_data))
+    with stops_at_once("restore", f"what was written to {out_path} is incomplete"):
+        generator = load(run, device=device)
+        images, labels = restore(generator, input_data, task=task, masks=masks, seed=seed, resize=resize)
+        written = write_samples(images, labels, generator.classes, out_path, names=input_files(input_data))
     click.echo(f"restored {len(images)} images ({task}) to {written}")
 
 
@@ -302,9 +309,10 @@ def gain(train_data: str, test_data: str | None, generator_path: Path | None, ou
 
     inputs = [*_local_paths([train_data, *([test_data] if test_data else [])]), *([generator_path] if generator_path else [])]
     check_destination(out, overwrite=overwrite, inputs=inputs, allow_array=False)
-    generator = load(generator_path) if generator_path is not None else None
-    report = evaluate_gain(train_data, test_data, generator=generator, out=out, overwrite=overwrite,
-                           **given(GainConfig, flags))
+    with stops_at_once("gain", f"no report was written to {out} (it is written at the end)"):
+        generator = load(generator_path) if generator_path is not None else None
+        report = evaluate_gain(train_data, test_data, generator=generator, out=out, overwrite=overwrite,
+                               **given(GainConfig, flags))
     click.echo(report.to_markdown())
     for line in report.verdict():
         click.echo(line)
@@ -329,7 +337,8 @@ def plan_command(data: str, generator_path: Path, out: Path, **flags: Any) -> No
     if out.exists():
         raise ConfigError(f"{out} exists; ganaug does not overwrite files: pass another --out, or move it away")
     check_outside_inputs(out, [*_local_paths([data]), generator_path])
-    recipe = plan(data, generator_path, echo=click.echo, **given(PlanConfig, flags))
+    with stops_at_once("plan", f"no recipe was written to {out}"):
+        recipe = plan(data, generator_path, echo=click.echo, **given(PlanConfig, flags))
     click.echo(recipe.summary())
     recipe.save(out)
     click.echo(f"wrote {out}")

@@ -241,6 +241,24 @@ def test_a_signal_while_loading_data_stops_with_one_line(signum, corpus, tmp_pat
     assert "nothing was trained or saved" in lines[0], stderr
 
 
+def test_sigterm_during_gain_stops_with_one_line(corpus, tmp_path):
+    marker = tmp_path / "data-was-read"
+    env = {**os.environ, MARKER_ENV: str(marker), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": os.pathsep.join([str(corpus.dir), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "ganaug", "gain", f"{DATA_MODULE}:sleepy", "--train-gan", "--gan-model",
+               "test_cdcgan", "--out", str(tmp_path / "gain")]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not marker.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert marker.exists(), process.communicate(timeout=30)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "stopped by SIGTERM during `ganaug gain`; no report was written" in lines[0], stderr
+
+
 # -- 6: the run folder's layout, checked before the data is read ------------------------------------
 
 

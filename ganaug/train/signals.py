@@ -90,3 +90,17 @@ def stops_before_training(phase: str) -> Iterator[None]:
     except StopNow:
         raise TrainingInterrupted(f"stopped by {stop.name} {phase}, before training began; nothing was trained or "
                                   "saved", stop.signal_number or 0) from None
+
+
+@contextlib.contextmanager
+def stops_at_once(command: str, unfinished: str) -> Iterator[None]:
+    """SIGINT or SIGTERM during a command without checkpoints (``gain``, ``plan``, ``sample``, ``restore``) stops
+    it at once with one line naming the signal and what was left ``unfinished``, instead of ending the process
+    silently (SIGTERM's default); a ``fit`` inside installs its own handlers for its run."""
+    stop = StopRequest()
+    try:
+        with stop.handlers():
+            yield
+    except StopNow:
+        raise TrainingInterrupted(f"stopped by {stop.name} during `ganaug {command}`; {unfinished}",
+                                  stop.signal_number or 0) from None
