@@ -213,6 +213,25 @@ def test_a_class_folder_linking_to_itself_or_above_is_skipped_with_a_warning(tmp
     assert len(named) == 1 and "class folder" in named[0], messages
 
 
+@pytest.mark.parametrize("target", ["cat", "cat/inner"])
+def test_a_class_folder_linking_into_another_class_is_skipped_with_a_warning(tmp_path, target):
+    root = write_image_folder(tmp_path / "data")
+    (root / "cat" / "inner").mkdir()
+    os.symlink(target, root / "kitty")
+    store, messages = _warnings_of(lambda: ganaug.load_data(root))
+    assert store.classes == ["cat", "dog"] and len(store) == 6
+    named = [m for m in messages if str(root / "kitty") in m]
+    assert len(named) == 1 and "(into cat)" in named[0] and "another class's folder" in named[0], messages
+
+
+def test_a_class_folder_linking_outside_the_data_is_a_class(tmp_path):
+    root = write_image_folder(tmp_path / "data")
+    write_image_folder(tmp_path / "elsewhere", classes=("bird",))
+    os.symlink(str(tmp_path / "elsewhere" / "bird"), root / "bird")
+    store, _ = _warnings_of(lambda: ganaug.load_data(root))
+    assert store.classes == ["bird", "cat", "dog"] and len(store) == 9
+
+
 def test_a_folder_in_a_class_folder_linking_to_itself_is_skipped_with_a_warning(tmp_path):
     root = write_image_folder(tmp_path / "data")
     os.symlink("sub", root / "cat" / "sub")

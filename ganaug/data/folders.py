@@ -157,8 +157,9 @@ def other_files_warning(root: Path, scan: FolderScan) -> str:
 
 
 def class_folders(root: Path) -> list[str]:
-    """The class folders of ``root``, sorted; hidden ones, and links that loop or hold the data folder
-    (which would read every class again as one class), are left out with a warning."""
+    """The class folders of ``root``, sorted; hidden ones, links that loop or hold the data folder (which would
+    read every class again as one class) and links into another class's folder (which would read its images
+    again under a second class) are left out with a warning."""
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
@@ -170,7 +171,15 @@ def class_folders(root: Path) -> list[str]:
         warnings.warn(f"{root}: skipped class folder(s) {', '.join(looping)}: symbolic link(s) that loop or lead to "
                       "the data folder or above it, which would read every class again as one class; remove them "
                       "or point them at a folder outside the data", stacklevel=4)
-    folders = [e for e in entries if _is_dir(e) and e.path not in looping]
+    plain = {os.path.realpath(e.path): e.name for e in entries if _is_dir(e) and not e.is_symlink()}
+    doubles = [(e.path, plain[owner]) for e in entries if e.is_symlink() and e.path not in looping and _is_dir(e)
+               for owner in plain if _inside(os.path.realpath(e.path), owner)]
+    if doubles:
+        warnings.warn(f"{root}: skipped class folder(s) {', '.join(f'{path} (into {name})' for path, name in doubles)}: "
+                      "symbolic link(s) into another class's folder, whose images they would read again under a "
+                      "second class; remove them, or copy the images if they belong to both", stacklevel=4)
+    skipped = {*looping, *(path for path, _ in doubles)}
+    folders = [e for e in entries if _is_dir(e) and e.path not in skipped]
     hidden = [e.name for e in folders if e.name.startswith(".")]
     if hidden:
         warnings.warn(f"{root}: left out hidden folder(s) {', '.join(hidden)} (names starting with '.'); rename "
