@@ -305,3 +305,8 @@ def test_new_plugin_never_replaces_an_existing_package(tmp_path):
     result = _invoke("new-plugin", "mine", "--out", tmp_path)
     assert result.exit_code == 1 and "already exists" in _errors(result)
     assert [p.name for p in (tmp_path / "ganaug-mine").iterdir()] == ["precious.py"]
+
+
+def test_an_out_name_too_long_for_the_file_system_is_a_clear_error():
+    with pytest.raises(ConfigError, match="not a usable folder .File name too long"):
+        ganaug.fit("no-such-data", "test_cdcgan", steps=2, out="1" * 400, progress=False)

@@ -58,9 +58,13 @@ def preflight(make_config: Callable[[], TrainConfig], model: Any, model_override
             problems.append(exc)
     if config is not None and config.out is not None:
         folder = RunFolder(config.out)
-        problems += [ConfigError(problem) for problem in folder.layout_problems()]
-        if not config.resume:
-            problems += [ConfigError(problem) for problem in folder.fresh_run_problems()]
+        try:
+            problems += [ConfigError(problem) for problem in folder.layout_problems()]
+            if not config.resume:
+                problems += [ConfigError(problem) for problem in folder.fresh_run_problems()]
+        except OSError as exc:  # a name too long for the file system, a folder that cannot be listed
+            problems.append(ConfigError(f"out={str(config.out)[:80]!r}: not a usable folder ({exc.strerror or exc}); "
+                                        "choose another out= (--out)"))
     if len(problems) == 1:
         raise problems[0]
     if problems:
