@@ -34,6 +34,14 @@ def check_destination(out: str | os.PathLike, *, overwrite: bool = False, inputs
         allow_array: whether a file ending in ``.npz`` is a valid output.
     """
     out = Path(out)
+    try:
+        return _check(out, overwrite, inputs, option, allow_array)
+    except OSError as exc:  # a name too long for the file system, a folder that cannot be listed
+        raise ConfigError(f"{option} {str(out)[:80]}: not a usable path ({exc.strerror or exc}); pass another "
+                          f"{option}") from None
+
+
+def _check(out: Path, overwrite: bool, inputs: Iterable[str | os.PathLike], option: str, allow_array: bool) -> Path:
     check_outside_inputs(out, inputs, option)
     forms = "a folder (PNG files are written in it) or a file ending in .npz" if allow_array else "a folder"
     suffix = out.suffix.lower()

@@ -310,3 +310,8 @@ def test_new_plugin_never_replaces_an_existing_package(tmp_path):
 def test_an_out_name_too_long_for_the_file_system_is_a_clear_error():
     with pytest.raises(ConfigError, match="not a usable folder .File name too long"):
         ganaug.fit("no-such-data", "test_cdcgan", steps=2, out="1" * 400, progress=False)
+
+
+def test_check_destination_turns_a_name_too_long_into_a_clear_error():
+    with pytest.raises(ConfigError, match="not a usable path .File name too long"):
+        check_destination("1" * 400)
