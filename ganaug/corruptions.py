@@ -12,11 +12,12 @@ regenerate everywhere (mask of ones); inpainting regenerates the masked region a
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 
-from ganaug.errors import ConfigError
+from ganaug.errors import ConfigError, DataError
 
 TASKS = ("inpaint", "denoise", "enhance")
 UNIFORMS = 6
@@ -103,3 +104,33 @@ def corrupt(images: torch.Tensor, uniforms: torch.Tensor, pixel_noise: torch.Ten
         else:
             corrupted[rows] = degrade(part, factor)
     return corrupted, masks
+
+
+MASK_GREY_LIMIT = 0.1
+"""A mask with more than this share of grey pixels (neither near 0 nor near 1) is refused as not black and white;
+below it, the grey pixels of a compressed or resized mask's edges are rounded."""
+
+
+def binary_masks(masks: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) masks in 0..1 or 0..255 as floats of 0 and 1; grey masks and masks that mark nothing are
+    refused, since either would return the input unchanged without a word."""
+    if not torch.isfinite(masks).all() or masks.min() < 0 or masks.max() > 255:
+        raise DataError("restore: masks must hold 0 (pixel kept) and 1 or 255 (pixel missing); these hold values "
+                        f"from {masks.min().item():g} to {masks.max().item():g}")
+    values = masks / 255.0 if masks.max() > 1 else masks
+    grey = ((values > 0.1) & (values < 0.9)).flatten(1).float().mean(1)
+    worst = int(grey.argmax())
+    if grey[worst] > MASK_GREY_LIMIT:
+        example = values[worst][(values[worst] > 0.1) & (values[worst] < 0.9)][0].item()
+        raise DataError(f"restore: mask {worst} is grey on {100 * grey[worst]:.0f}% of its pixels (e.g. "
+                        f"{example:.2f}); a mask is black and white: 1 (or 255) where a pixel is missing, 0 where "
+                        "it is kept")
+    binary = (values > 0.5).float()
+    empty = torch.nonzero(binary.flatten(1).sum(1) == 0).flatten().tolist()
+    if len(empty) == len(binary):
+        raise DataError("restore: no mask marks a pixel missing, so there is nothing to inpaint; mark the missing "
+                        "pixels with 1 (or 255, white in a mask image)")
+    if empty:
+        warnings.warn(f"restore: {len(empty)} of {len(binary)} masks mark no pixel missing (first: image {empty[0]}); "
+                      "those images come back unchanged", stacklevel=3)
+    return binary

@@ -9,7 +9,6 @@ checkpoint folder. Only safetensors and JSON are read; nothing is unpickled.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ import torch
 from torch import nn
 
 from ganaug import storage
-from ganaug.corruptions import TASKS, box_masks, normal_to_uniform
+from ganaug.corruptions import TASKS, binary_masks, box_masks, normal_to_uniform
 from ganaug.data.memory import check_memory
 from ganaug.devices import resolve_device
 from ganaug.errors import CheckpointError, ConfigError, DataError, UnknownGeneratorError
@@ -282,7 +281,7 @@ class TrainedGenerator:
                 or masks.shape[0] != count:
             raise DataError(f"restore: masks of shape {shape} do not match {count} images of {height}x{width}; "
                             f"give (N, 1, H, W), (N, H, W) or one (H, W) mask, 1 where a pixel is missing")
-        return _binary_masks(masks.float())
+        return binary_masks(masks.float())
 
     def _variations_of_sources(self, labels: torch.Tensor, seed: int, batch_size: int) -> torch.Tensor:
         """``sample`` for image families: a variation of a random source image of each label's class."""
@@ -317,36 +316,6 @@ class TrainedGenerator:
     def __repr__(self) -> str:
         return (f"TrainedGenerator(model={self.model!r}, classes={len(self.classes)}, "
                 f"image_shape={self.image_shape}, device={self.device})")
-
-
-MASK_GREY_LIMIT = 0.1
-"""A mask with more than this share of grey pixels (neither near 0 nor near 1) is refused as not black and white;
-below it, the grey pixels of a compressed or resized mask's edges are rounded."""
-
-
-def _binary_masks(masks: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W) masks in 0..1 or 0..255 as floats of 0 and 1; grey masks and masks that mark nothing are
-    refused, since either would return the input unchanged without a word."""
-    if not torch.isfinite(masks).all() or masks.min() < 0 or masks.max() > 255:
-        raise DataError("restore: masks must hold 0 (pixel kept) and 1 or 255 (pixel missing); these hold values "
-                        f"from {masks.min().item():g} to {masks.max().item():g}")
-    values = masks / 255.0 if masks.max() > 1 else masks
-    grey = ((values > 0.1) & (values < 0.9)).flatten(1).float().mean(1)
-    worst = int(grey.argmax())
-    if grey[worst] > MASK_GREY_LIMIT:
-        example = values[worst][(values[worst] > 0.1) & (values[worst] < 0.9)][0].item()
-        raise DataError(f"restore: mask {worst} is grey on {100 * grey[worst]:.0f}% of its pixels (e.g. "
-                        f"{example:.2f}); a mask is black and white: 1 (or 255) where a pixel is missing, 0 where "
-                        "it is kept")
-    binary = (values > 0.5).float()
-    empty = torch.nonzero(binary.flatten(1).sum(1) == 0).flatten().tolist()
-    if len(empty) == len(binary):
-        raise DataError("restore: no mask marks a pixel missing, so there is nothing to inpaint; mark the missing "
-                        "pixels with 1 (or 255, white in a mask image)")
-    if empty:
-        warnings.warn(f"restore: {len(empty)} of {len(binary)} masks mark no pixel missing (first: image {empty[0]}); "
-                      "those images come back unchanged", stacklevel=3)
-    return binary
 
 
 def load(path: str | Path, *, device: str | torch.device = "cpu", registry: Registry | None = None
